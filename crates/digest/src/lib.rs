@@ -54,7 +54,7 @@ impl Algorithm {
     }
 
     /// Length of the raw digest in bytes.
-    pub const fn len(self) -> usize {
+    pub const fn digest_len(self) -> usize {
         match self {
             Algorithm::Sha256 => 32,
             Algorithm::Sha512 => 64,
@@ -63,7 +63,7 @@ impl Algorithm {
 
     /// Length of the hex encoding.
     pub const fn hex_len(self) -> usize {
-        self.len() * 2
+        self.digest_len() * 2
     }
 
     /// Look an algorithm up by its registered name.
