@@ -1,0 +1,188 @@
+//! `ocisize`: how big is this container image, and why does every runtime disagree?
+//!
+//! This binary is the only part of ocisize that parses flags, prints, or uses `anyhow`.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod table;
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use ocisize::{Input, Options, Report, SourceArg};
+
+/// Inspect OCI and Docker images: verify every byte and show the size every runtime reports.
+#[derive(Debug, Parser)]
+#[command(name = "ocisize", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Verify images and report their sizes as docker, podman, ctr and crictl show them.
+    ///
+    /// SOURCE is a path (format detected), `-` for standard input, or a skopeo-style
+    /// `oci:DIR[:REF]`, `oci-archive:FILE[:REF]`, `docker-archive:FILE[:REF]`, `dir:DIR`.
+    /// Archives may be gzip or zstd compressed.
+    ///
+    /// Exit status: 0 when everything verified, 1 when something failed verification (the
+    /// report is still printed), 2 when an input could not be read or the usage was wrong.
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct InspectArgs {
+    /// Image sources.
+    #[arg(required = true, value_name = "SOURCE")]
+    sources: Vec<String>,
+    /// Print the report as JSON (one object per source; an array for several sources).
+    #[arg(long)]
+    json: bool,
+    /// Show every layer.
+    #[arg(long, short = 'l')]
+    layers: bool,
+    /// Threads for reading layout blobs in parallel (default: all cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
+    /// Never show a progress bar.
+    #[arg(long)]
+    no_progress: bool,
+    /// Stop decompressing a layer after this many bytes (decompression-bomb guard).
+    #[arg(long, value_name = "BYTES")]
+    max_uncompressed: Option<u64>,
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("ocisize: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            e.print().context("writing usage")?;
+            return Ok(ExitCode::from(code));
+        }
+    };
+    match cli.command {
+        Command::Inspect(args) => inspect(&args),
+    }
+}
+
+fn inspect(args: &InspectArgs) -> anyhow::Result<ExitCode> {
+    let mut reports: Vec<Report> = Vec::new();
+    let mut worst = 0u8;
+    for s in &args.sources {
+        let arg: SourceArg = match s.parse() {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("ocisize: {e}");
+                return Ok(ExitCode::from(2));
+            }
+        };
+        let mut options = Options::default();
+        if let Some(j) = args.jobs {
+            options.jobs = j.max(1);
+        }
+        if let Some(m) = args.max_uncompressed {
+            options.scan.layer.max_uncompressed_bytes = m;
+        }
+        let bar = progress_bar(&arg, args.no_progress);
+        if let Some(b) = &bar {
+            let b = b.clone();
+            options.scan.progress = Some(Arc::new(move |n| b.inc(n)));
+        }
+        let result = ocisize::inspect(&arg, &options);
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        match result {
+            Ok(r) => {
+                if !r.verified() {
+                    worst = worst.max(1);
+                }
+                reports.push(r);
+            }
+            Err(e) => {
+                eprintln!("ocisize: {e}");
+                worst = 2;
+            }
+        }
+    }
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    if args.json {
+        let text = if reports.len() == 1 && args.sources.len() == 1 {
+            serde_json::to_string_pretty(&reports[0])?
+        } else {
+            serde_json::to_string_pretty(&reports)?
+        };
+        writeln!(out, "{text}")?;
+    } else {
+        for (i, r) in reports.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            table::write_report(&mut out, r, args.layers)?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::from(worst))
+}
+
+fn progress_bar(arg: &SourceArg, disabled: bool) -> Option<indicatif::ProgressBar> {
+    if disabled || !io::stderr().is_terminal() {
+        return None;
+    }
+    let total = match &arg.input {
+        Input::Path(p) => std::fs::metadata(p).ok().filter(|m| m.is_file()).map(|m| m.len()),
+        Input::Stdin => None,
+    };
+    let bar = match total {
+        Some(t) if t >= 64 << 20 => {
+            let b = indicatif::ProgressBar::new(t);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {bytes}/{total_bytes} {wide_bar} {binary_bytes_per_sec} eta {eta}",
+                )
+                .ok()?,
+            );
+            b
+        }
+        Some(_) => return None,
+        None => {
+            let b = indicatif::ProgressBar::new_spinner();
+            b.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {bytes} {binary_bytes_per_sec}")
+                    .ok()?,
+            );
+            b
+        }
+    };
+    b_draw_target(&bar);
+    Some(bar)
+}
+
+fn b_draw_target(bar: &indicatif::ProgressBar) {
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(8));
+}

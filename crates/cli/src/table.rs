@@ -1,0 +1,139 @@
+//! Human output: a summary table, the figures as each tool prints them, layers, problems.
+
+use std::io::{self, Write};
+
+use ocisize::{ImageReport, Report, Severity};
+use ocisize::units::human;
+
+fn opt(v: Option<u64>) -> String {
+    v.map(human).unwrap_or_else(|| "?".into())
+}
+
+fn name_of(i: &ImageReport) -> String {
+    i.familiar_names
+        .first()
+        .cloned()
+        .or_else(|| i.ref_names.first().map(|t| format!(":{t}")))
+        .unwrap_or_else(|| "<none>".into())
+}
+
+/// Write one report as a table.
+pub fn write_report<W: Write>(w: &mut W, r: &Report, layers: bool) -> io::Result<()> {
+    writeln!(w, "{} ({}, compression {})", r.source.path, r.source.format, r.source.compression)?;
+    let header = [
+        "IMAGE", "ID", "PLATFORM", "LAYERS", "COMPRESSED", "UNCOMPRESSED", "DOCKER", "PODMAN",
+        "CONTAINERD", "VERIFIED",
+    ];
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
+    for i in &r.images {
+        rows.push(vec![
+            name_of(i),
+            i.image_id.map(|d| d.short()).unwrap_or_else(|| "?".into()),
+            i.platform.clone().unwrap_or_else(|| "?".into()),
+            i.layers.len().to_string(),
+            opt(i.sizes.compressed),
+            opt(i.sizes.uncompressed),
+            opt(i.sizes.docker_vfs),
+            opt(i.sizes.podman),
+            opt(i.sizes.containerd),
+            if i.verified { "yes".into() } else { "NO".into() },
+        ]);
+    }
+    write_rows(w, &rows)?;
+    for i in &r.images {
+        writeln!(w)?;
+        writeln!(w, "{} {}", name_of(i), i.platform.as_deref().unwrap_or(""))?;
+        for n in i.names.iter().skip(0) {
+            writeln!(w, "  name            {n}")?;
+        }
+        if let Some(d) = i.image_id {
+            writeln!(w, "  image id        {d}")?;
+        }
+        if let Some(d) = i.manifest_digest {
+            writeln!(w, "  manifest        {d}")?;
+        }
+        if let Some(d) = i.index_digest {
+            writeln!(w, "  index           {d}")?;
+        }
+        let p = &i.printed;
+        let show = |s: &Option<String>| s.clone().unwrap_or_else(|| "?".into());
+        writeln!(
+            w,
+            "  as printed by   docker images {} | docker system df -v {} | podman images {} | ctr images ls {} | crictl images {}",
+            show(&p.docker), show(&p.docker_df), show(&p.podman), show(&p.ctr), show(&p.crictl)
+        )?;
+        writeln!(
+            w,
+            "  exact bytes     docker (vfs) {} | docker (overlay2) {} | podman {} | containerd {} | compressed {} | uncompressed {}",
+            exact(i.sizes.docker_vfs), exact(i.sizes.docker_overlay2), exact(i.sizes.podman),
+            exact(i.sizes.containerd), exact(i.sizes.compressed), exact(i.sizes.uncompressed)
+        )?;
+        if layers {
+            let mut rows = vec![[
+                "LAYER", "COMPRESSION", "COMPRESSED", "UNCOMPRESSED", "FILES", "DIRS", "LINKS",
+                "WHITEOUTS", "DIFF ID",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()];
+            for l in &i.layers {
+                let f = l.files.clone().unwrap_or_default();
+                rows.push(vec![
+                    l.digest.map(|d| d.short()).unwrap_or_else(|| "?".into()),
+                    l.compression.map(|c| c.name().to_string()).unwrap_or_else(|| "?".into()),
+                    opt(l.compressed_size),
+                    opt(l.uncompressed_size),
+                    f.files.to_string(),
+                    f.dirs.to_string(),
+                    (f.symlinks + f.hardlinks).to_string(),
+                    (f.whiteouts + f.opaque_dirs).to_string(),
+                    l.diff_id.map(|d| d.short()).unwrap_or_else(|| "?".into()),
+                ]);
+            }
+            let mut buf = Vec::new();
+            write_rows(&mut buf, &rows)?;
+            for line in String::from_utf8_lossy(&buf).lines() {
+                writeln!(w, "  {line}")?;
+            }
+        }
+    }
+    if !r.problems.is_empty() {
+        writeln!(w)?;
+        for p in &r.problems {
+            let sev = match p.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            let at = match (&p.file, &p.member) {
+                (Some(f), Some(m)) => format!("{f}: {m}: "),
+                (Some(f), None) => format!("{f}: "),
+                _ => String::new(),
+            };
+            writeln!(w, "{sev}: {at}{}", p.message)?;
+        }
+    }
+    Ok(())
+}
+
+fn exact(v: Option<u64>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_else(|| "?".into())
+}
+
+fn write_rows<W: Write>(w: &mut W, rows: &[Vec<String>]) -> io::Result<()> {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .collect();
+    for r in rows {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            if c + 1 == r.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<width$}  ", width = widths[c]));
+            }
+        }
+        writeln!(w, "{}", line.trim_end())?;
+    }
+    Ok(())
+}

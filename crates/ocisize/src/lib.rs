@@ -1,0 +1,75 @@
+//! How big is a container image, on disk and on the wire, and where do the bytes go?
+//!
+//! [`inspect`] reads an image source of any local format (OCI layout, oci-archive,
+//! docker-archive in every dialect, containers/image `dir:`, gzip- or zstd-wrapped archives,
+//! standard input), verifies every blob against its descriptor while it streams (size,
+//! digest, and the diffID of every decompressed layer), and reports the sizes every runtime
+//! would show for it: `docker images` (vfs and overlay2), `podman images`, `ctr images ls`
+//! and `crictl images`, plus the compressed and uncompressed totals.
+//!
+//! ```no_run
+//! use ocisize::{inspect, Options};
+//!
+//! let report = inspect(&"docker-archive:image.tar".parse().unwrap(), &Options::default())?;
+//! for image in &report.images {
+//!     println!(
+//!         "{:?}: compressed {:?} bytes, docker shows {:?}",
+//!         image.names, image.sizes.compressed, image.printed.docker
+//!     );
+//! }
+//! assert!(report.verified());
+//! # Ok::<(), ocisize::InspectError>(())
+//! ```
+//!
+//! Figures follow each tool's own rule, documented in `docs/sizes.md`:
+//! docker counts unpacked file bytes, podman uncompressed tar bytes plus the documents it
+//! stores, containerd the blobs in its content store.
+#![deny(missing_docs)]
+
+mod report;
+mod resolve;
+pub mod sizes;
+
+pub use ocisize_units as units;
+
+pub use ocisize_digest::{Algorithm, Digest};
+pub use ocisize_layer::{Compression, Limits as LayerLimits};
+pub use ocisize_source::{Format, Input, ScanOptions, SourceArg, Wrapper};
+pub use ocisize_spec::JsonLimits;
+pub use report::{
+    FileCounts, ImageReport, LayerReport, Printed, Problem, Report, Severity, SourceReport, Sizes,
+};
+
+/// Options for [`inspect`].
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// How the source is read: JSON and decompression limits, progress callback.
+    pub scan: ScanOptions,
+    /// Threads used to read layout blobs in parallel (archives stream in one pass).
+    pub jobs: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        Options { scan: ScanOptions::default(), jobs }
+    }
+}
+
+/// The source could not be read at all; a report could not be made.
+///
+/// Everything short of that (a missing blob, a digest mismatch, a corrupt layer) is a
+/// [`Problem`] in the [`Report`] instead.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InspectError {
+    /// Opening or scanning the source failed.
+    #[error(transparent)]
+    Source(#[from] ocisize_source::SourceError),
+}
+
+/// Inspect an image source: resolve its images, verify every blob and compute every size.
+pub fn inspect(arg: &SourceArg, options: &Options) -> Result<Report, InspectError> {
+    let catalog = ocisize_source::Catalog::open(arg, &options.scan)?;
+    Ok(resolve::report(&catalog, options))
+}

@@ -1,0 +1,171 @@
+//! The report: plain serde structs, stable field names (documented in docs/json.md).
+
+use ocisize_digest::Digest;
+use ocisize_layer::Compression;
+use serde::{Deserialize, Serialize};
+
+/// Everything `inspect` found about a source.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// The input.
+    pub source: SourceReport,
+    /// One entry per image reference × platform manifest.
+    pub images: Vec<ImageReport>,
+    /// Verification failures and warnings, each naming the file, member and blob.
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    /// True when no problem has error severity.
+    pub fn verified(&self) -> bool {
+        !self.problems.iter().any(|p| p.severity == Severity::Error)
+    }
+}
+
+/// The input's path, format and outer compression.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceReport {
+    /// The path as given (`-` for standard input).
+    pub path: String,
+    /// `oci-layout`, `oci-archive`, `docker-archive` or `dir`.
+    pub format: String,
+    /// Compression around the archive: `none`, `gzip` or `zstd`.
+    pub compression: String,
+}
+
+/// One image (one platform manifest of one reference).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageReport {
+    /// Fully qualified names (`docker.io/library/x:tag`).
+    pub names: Vec<String>,
+    /// The same names as docker shows them (`x:tag`).
+    pub familiar_names: Vec<String>,
+    /// Tags from `org.opencontainers.image.ref.name` that are not full names (`latest`).
+    pub ref_names: Vec<String>,
+    /// The image ID: the digest of the config bytes exactly as stored.
+    pub image_id: Option<Digest>,
+    /// The manifest's digest, when the source holds the manifest.
+    pub manifest_digest: Option<Digest>,
+    /// The manifest's media type.
+    pub manifest_media_type: Option<String>,
+    /// The digest of the index that lists this manifest, if any.
+    pub index_digest: Option<Digest>,
+    /// `os/arch[/variant]`, from the index entry or the config.
+    pub platform: Option<String>,
+    /// Layers, base first.
+    pub layers: Vec<LayerReport>,
+    /// Totals in bytes; `null` where a missing blob leaves the figure unknown.
+    pub sizes: Sizes,
+    /// Totals as each tool prints them.
+    pub printed: Printed,
+    /// True when every blob of this image was present and matched its digest, size and
+    /// diffID.
+    pub verified: bool,
+}
+
+/// One layer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerReport {
+    /// The blob's digest (the descriptor's, or for a docker-archive the digest of the bytes).
+    pub digest: Option<Digest>,
+    /// The media type the manifest declares (docker-archive: none).
+    pub media_type: Option<String>,
+    /// Compression detected from the blob's magic bytes.
+    pub compression: Option<Compression>,
+    /// Blob size in bytes.
+    pub compressed_size: Option<u64>,
+    /// Uncompressed tar size in bytes.
+    pub uncompressed_size: Option<u64>,
+    /// Digest of the uncompressed tar.
+    pub diff_id: Option<Digest>,
+    /// Chain ID (from the config's diffIDs).
+    pub chain_id: Option<Digest>,
+    /// What dockerd's vfs driver records for this layer (sum of tar header sizes).
+    pub docker_vfs_size: Option<u64>,
+    /// What dockerd's overlay2 driver reports (apparent size once per inode).
+    pub docker_overlay2_size: Option<u64>,
+    /// Entry counts.
+    pub files: Option<FileCounts>,
+    /// The archive member or layout file the blob was read from.
+    pub path: Option<String>,
+}
+
+/// Entry counts of a layer tar.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileCounts {
+    /// All entries.
+    pub entries: u64,
+    /// Regular files.
+    pub files: u64,
+    /// Directories.
+    pub dirs: u64,
+    /// Symbolic links.
+    pub symlinks: u64,
+    /// Hard links.
+    pub hardlinks: u64,
+    /// `.wh.` whiteouts.
+    pub whiteouts: u64,
+    /// `.wh..wh..opq` opaque-directory markers.
+    pub opaque_dirs: u64,
+    /// Devices and FIFOs.
+    pub other: u64,
+    /// Whether the tar has its end-of-archive blocks (umoci 0.4.7 omits them).
+    pub end_of_archive: bool,
+}
+
+/// Size totals in bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sizes {
+    /// Σ layer blob sizes: what a registry transfers for the layers.
+    pub compressed: Option<u64>,
+    /// Σ uncompressed tar sizes.
+    pub uncompressed: Option<u64>,
+    /// `docker image inspect .Size` with the vfs driver.
+    pub docker_vfs: Option<u64>,
+    /// `docker image inspect .Size` with the overlay2 driver.
+    pub docker_overlay2: Option<u64>,
+    /// `podman image inspect .Size`.
+    pub podman: Option<u64>,
+    /// containerd's image size (`ctr images ls`, the CRI size crictl shows).
+    pub containerd: Option<u64>,
+}
+
+/// Totals as each tool prints them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Printed {
+    /// `docker images` SIZE (vfs figure).
+    pub docker: Option<String>,
+    /// `docker system df -v` SIZE.
+    pub docker_df: Option<String>,
+    /// `podman images` SIZE.
+    pub podman: Option<String>,
+    /// `ctr images ls` SIZE.
+    pub ctr: Option<String>,
+    /// `crictl images` SIZE.
+    pub crictl: Option<String>,
+}
+
+/// How bad a problem is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Verification failed: the exit status is 1.
+    Error,
+    /// Worth knowing; figures are still right.
+    Warning,
+}
+
+/// A verification failure or warning.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// Error or warning.
+    pub severity: Severity,
+    /// The input path.
+    pub file: Option<String>,
+    /// The member of the archive or file of the layout.
+    pub member: Option<String>,
+    /// The blob concerned.
+    pub digest: Option<Digest>,
+    /// What was expected and what was found.
+    pub message: String,
+}

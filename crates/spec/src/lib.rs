@@ -1,0 +1,551 @@
+//! The JSON documents of OCI and Docker images, parsed with limits.
+//!
+//! ocisize reads documents written by many tools, so these types accept everything the
+//! [OCI image spec](https://github.com/opencontainers/image-spec) and Docker's image formats
+//! allow, ignore fields they do not need, and reject only what would make a figure wrong:
+//! a malformed digest, a negative size, a document over its size limit, a schema 1 manifest.
+//!
+//! Digests are computed elsewhere, over the bytes exactly as read; these types are only ever
+//! parsed from those bytes and never re-serialized to compute a digest.
+//!
+//! ```
+//! use ocisize_spec::{parse_manifest_document, ManifestDocument};
+//!
+//! let bytes = br#"{"schemaVersion":2,
+//!   "mediaType":"application/vnd.oci.image.manifest.v1+json",
+//!   "config":{"mediaType":"application/vnd.oci.image.config.v1+json",
+//!     "digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},
+//!   "layers":[]}"#;
+//! match parse_manifest_document(bytes).unwrap() {
+//!     ManifestDocument::Image(m) => assert_eq!(m.config.size, 2),
+//!     ManifestDocument::Index(_) => unreachable!(),
+//! }
+//! ```
+#![deny(missing_docs)]
+
+pub mod media_type;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+pub use ocisize_digest::Digest;
+use serde::{Deserialize, Serialize};
+
+/// Size limits for JSON documents, in bytes.
+///
+/// The defaults follow containers/image: 4 MiB for manifests and configs
+/// (`manifest.MaxManifestBodySize`, `MaxConfigBodySize`) and 1 MiB for a docker-archive's
+/// `manifest.json` (`MaxTarballManifestSize`) and other small metadata files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonLimits {
+    /// Largest image manifest or index.
+    pub manifest: u64,
+    /// Largest image config.
+    pub config: u64,
+    /// Largest docker-archive `manifest.json`, `index.json`, `oci-layout`, `repositories`.
+    pub metadata: u64,
+}
+
+impl Default for JsonLimits {
+    fn default() -> Self {
+        JsonLimits {
+            manifest: 4 << 20,
+            config: 4 << 20,
+            metadata: 1 << 20,
+        }
+    }
+}
+
+impl JsonLimits {
+    /// The limit for a document kind.
+    pub fn limit(&self, kind: DocumentKind) -> u64 {
+        match kind {
+            DocumentKind::Manifest | DocumentKind::Index => self.manifest,
+            DocumentKind::Config => self.config,
+            DocumentKind::DockerManifest | DocumentKind::OciLayout | DocumentKind::Repositories => {
+                self.metadata
+            }
+        }
+    }
+}
+
+/// Which kind of document was being read, for error messages and limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DocumentKind {
+    /// An image manifest (OCI or Docker schema 2).
+    Manifest,
+    /// An image index or Docker manifest list.
+    Index,
+    /// An image config.
+    Config,
+    /// A docker-archive `manifest.json`.
+    DockerManifest,
+    /// The `oci-layout` marker file.
+    OciLayout,
+    /// A legacy docker-archive `repositories` file.
+    Repositories,
+}
+
+impl fmt::Display for DocumentKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DocumentKind::Manifest => "image manifest",
+            DocumentKind::Index => "image index",
+            DocumentKind::Config => "image config",
+            DocumentKind::DockerManifest => "docker manifest.json",
+            DocumentKind::OciLayout => "oci-layout",
+            DocumentKind::Repositories => "repositories",
+        })
+    }
+}
+
+/// Why a document could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpecError {
+    /// The document is larger than its limit.
+    #[error("{kind} is {found} bytes, over the limit of {limit} bytes")]
+    TooLarge {
+        /// What the document is.
+        kind: DocumentKind,
+        /// The limit in force.
+        limit: u64,
+        /// The document's size.
+        found: u64,
+    },
+    /// The bytes are not valid JSON of the expected shape (this includes nesting deeper than
+    /// serde_json's recursion limit of 128, negative sizes and malformed digests).
+    #[error("invalid {kind}: {source}")]
+    Json {
+        /// What the document is.
+        kind: DocumentKind,
+        /// The parser's finding, with line and column.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A Docker schema 1 manifest, which carries no config and no diffIDs.
+    #[error("docker schema 1 manifests are not supported (deprecated since docker 1.10)")]
+    Schema1,
+    /// `schemaVersion` is not 2.
+    #[error("unsupported schemaVersion {found} in {kind}, expected 2")]
+    SchemaVersion {
+        /// What the document is.
+        kind: DocumentKind,
+        /// The version found.
+        found: u64,
+    },
+    /// The document is neither an image manifest nor an index.
+    #[error("document is neither an image manifest nor an image index (mediaType {media_type:?})")]
+    NotAManifest {
+        /// The mediaType field, if any.
+        media_type: Option<String>,
+    },
+}
+
+/// Parse a JSON document of a known kind, enforcing its size limit.
+pub fn parse_json<T: for<'de> Deserialize<'de>>(
+    bytes: &[u8],
+    kind: DocumentKind,
+    limits: &JsonLimits,
+) -> Result<T, SpecError> {
+    let limit = limits.limit(kind);
+    if bytes.len() as u64 > limit {
+        return Err(SpecError::TooLarge {
+            kind,
+            limit,
+            found: bytes.len() as u64,
+        });
+    }
+    serde_json::from_slice(bytes).map_err(|source| SpecError::Json { kind, source })
+}
+
+/// A content descriptor (image-spec descriptor.md).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Descriptor {
+    /// "This REQUIRED property contains the media type of the referenced content."
+    /// Docker manifest lists and some writers omit it on nested descriptors, so it may be empty.
+    #[serde(default)]
+    pub media_type: String,
+    /// The digest of the targeted content.
+    pub digest: Digest,
+    /// "This REQUIRED property specifies the size, in bytes, of the raw content." A negative
+    /// value fails to parse.
+    pub size: u64,
+    /// Alternate download locations (foreign layers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<String>,
+    /// Arbitrary metadata.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// The platform of a manifest referenced from an index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+    /// The artifact type, for artifacts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+}
+
+impl Descriptor {
+    /// An annotation's value.
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.annotations.get(key).map(String::as_str)
+    }
+}
+
+/// Annotation keys ocisize reads.
+pub mod annotation {
+    /// `org.opencontainers.image.ref.name`: a tag (skopeo, umoci) or a full name (podman).
+    pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+    /// `io.containerd.image.name`: the full image name, written by `ctr images export`.
+    pub const CONTAINERD_IMAGE_NAME: &str = "io.containerd.image.name";
+}
+
+/// A platform (image-spec image-index.md).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Platform {
+    /// CPU architecture, `amd64`, `arm64`, … (GOARCH values).
+    #[serde(default)]
+    pub architecture: String,
+    /// Operating system, `linux`, `windows`, … (GOOS values).
+    #[serde(default)]
+    pub os: String,
+    /// CPU variant, `v8` for arm64/v8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// OS version (Windows).
+    #[serde(
+        default,
+        rename = "os.version",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub os_version: Option<String>,
+}
+
+impl fmt::Display for Platform {
+    /// `os/architecture[/variant]`, the form `ctr`, `docker` and `podman` accept.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let os = if self.os.is_empty() {
+            "unknown"
+        } else {
+            &self.os
+        };
+        let arch = if self.architecture.is_empty() {
+            "unknown"
+        } else {
+            &self.architecture
+        };
+        write!(f, "{os}/{arch}")?;
+        if let Some(v) = self.variant.as_deref().filter(|v| !v.is_empty()) {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Platform {
+    /// Whether this platform is the one containerd picks by default on linux/amd64
+    /// (`platforms.Default()`: same OS and architecture; amd64 has no variant to compare).
+    pub fn is_linux_amd64(&self) -> bool {
+        self.os == "linux" && self.architecture == "amd64"
+    }
+}
+
+/// An image index or Docker manifest list (image-spec image-index.md).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageIndex {
+    /// Must be 2.
+    pub schema_version: u64,
+    /// `application/vnd.oci.image.index.v1+json`, the Docker list type, or absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// The manifests (or nested indexes) this index lists.
+    #[serde(default)]
+    pub manifests: Vec<Descriptor>,
+    /// Arbitrary metadata.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// An image manifest, OCI or Docker schema 2 (image-spec manifest.md).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageManifest {
+    /// Must be 2.
+    pub schema_version: u64,
+    /// The manifest media type, if written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// The config blob.
+    pub config: Descriptor,
+    /// The layer blobs, base layer first.
+    #[serde(default)]
+    pub layers: Vec<Descriptor>,
+    /// Arbitrary metadata.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A manifest-like document, told apart by its media type or its fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ManifestDocument {
+    /// An image manifest.
+    Image(Box<ImageManifest>),
+    /// An index or manifest list.
+    Index(ImageIndex),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Probe {
+    #[serde(default)]
+    schema_version: Option<u64>,
+    #[serde(default)]
+    media_type: Option<String>,
+    #[serde(default)]
+    manifests: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    config: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    fs_layers: Option<serde::de::IgnoredAny>,
+}
+
+/// Parse a manifest or an index, deciding which by `mediaType` (or, when it is absent, as
+/// the OCI spec allows, by whether `manifests` or `config` is present).
+pub fn parse_manifest_document(bytes: &[u8]) -> Result<ManifestDocument, SpecError> {
+    let limits = JsonLimits::default();
+    parse_manifest_document_with(bytes, &limits)
+}
+
+/// [`parse_manifest_document`] with explicit limits.
+pub fn parse_manifest_document_with(
+    bytes: &[u8],
+    limits: &JsonLimits,
+) -> Result<ManifestDocument, SpecError> {
+    let probe: Probe = parse_json(bytes, DocumentKind::Manifest, limits)?;
+    let mt = probe.media_type.as_deref();
+    if probe.schema_version == Some(1)
+        || probe.fs_layers.is_some()
+        || mt.is_some_and(media_type::is_schema1)
+    {
+        return Err(SpecError::Schema1);
+    }
+    let is_index = match mt {
+        Some(m) if media_type::is_index(m) => true,
+        Some(m) if media_type::is_manifest(m) => false,
+        _ if probe.manifests.is_some() && probe.config.is_none() => true,
+        _ if probe.config.is_some() => false,
+        _ => {
+            return Err(SpecError::NotAManifest {
+                media_type: probe.media_type,
+            })
+        }
+    };
+    if is_index {
+        let idx: ImageIndex = parse_json(bytes, DocumentKind::Index, limits)?;
+        check_version(DocumentKind::Index, idx.schema_version)?;
+        Ok(ManifestDocument::Index(idx))
+    } else {
+        let m: ImageManifest = parse_json(bytes, DocumentKind::Manifest, limits)?;
+        check_version(DocumentKind::Manifest, m.schema_version)?;
+        Ok(ManifestDocument::Image(Box::new(m)))
+    }
+}
+
+/// Parse an OCI layout's `index.json` (always an index).
+pub fn parse_layout_index(bytes: &[u8], limits: &JsonLimits) -> Result<ImageIndex, SpecError> {
+    let idx: ImageIndex = parse_json(bytes, DocumentKind::Index, limits)?;
+    check_version(DocumentKind::Index, idx.schema_version)?;
+    Ok(idx)
+}
+
+fn check_version(kind: DocumentKind, found: u64) -> Result<(), SpecError> {
+    if found == 2 {
+        Ok(())
+    } else {
+        Err(SpecError::SchemaVersion { kind, found })
+    }
+}
+
+/// The parts of an image config that sizing and verification need (image-spec config.md).
+/// Every other field is ignored.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageConfig {
+    /// CPU architecture.
+    #[serde(default)]
+    pub architecture: String,
+    /// Operating system.
+    #[serde(default)]
+    pub os: String,
+    /// CPU variant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// Creation time, RFC 3339, as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// The layer diffIDs.
+    #[serde(default)]
+    pub rootfs: RootFs,
+    /// Build history.
+    #[serde(default)]
+    pub history: Vec<History>,
+}
+
+impl ImageConfig {
+    /// The platform the config declares.
+    pub fn platform(&self) -> Platform {
+        Platform {
+            architecture: self.architecture.clone(),
+            os: self.os.clone(),
+            variant: self.variant.clone(),
+            os_version: None,
+        }
+    }
+}
+
+/// `rootfs` of an image config.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootFs {
+    /// "MUST be set to `layers`."
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    /// "An array of layer content hashes (DiffIDs), in order from first to last."
+    #[serde(default)]
+    pub diff_ids: Vec<Digest>,
+}
+
+/// One history entry of an image config.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct History {
+    /// When the step ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// The command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// True when the step made no layer.
+    #[serde(default)]
+    pub empty_layer: bool,
+}
+
+/// One entry of a docker-archive `manifest.json` (moby `image/tarexport`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DockerSaveEntry {
+    /// Archive path of the config: `<hex>.json` (dockerd), `blobs/sha256/<hex>` (docker ≥ 25,
+    /// ctr), or `sha256:<hex>` (crane).
+    pub config: String,
+    /// Names, familiar form (`ocisize/tiny:latest`). `null` for untagged images.
+    #[serde(default)]
+    pub repo_tags: Option<Vec<String>>,
+    /// Archive paths of the layer blobs, base first.
+    #[serde(default)]
+    pub layers: Vec<String>,
+    /// Foreign-layer descriptors keyed by diffID (Windows images).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer_sources: Option<BTreeMap<Digest, Descriptor>>,
+}
+
+/// Parse a docker-archive `manifest.json`.
+pub fn parse_docker_manifest(
+    bytes: &[u8],
+    limits: &JsonLimits,
+) -> Result<Vec<DockerSaveEntry>, SpecError> {
+    parse_json(bytes, DocumentKind::DockerManifest, limits)
+}
+
+/// The `oci-layout` marker file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OciLayout {
+    /// "This REQUIRED property specifies the image layout version", `1.0.0`.
+    pub image_layout_version: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_schema1() {
+        let s1 = br#"{"schemaVersion":1,"name":"x","tag":"y","fsLayers":[]}"#;
+        assert!(matches!(
+            parse_manifest_document(s1),
+            Err(SpecError::Schema1)
+        ));
+    }
+
+    #[test]
+    fn index_without_media_type() {
+        let idx = br#"{"schemaVersion":2,"manifests":[]}"#;
+        assert!(matches!(
+            parse_manifest_document(idx),
+            Ok(ManifestDocument::Index(_))
+        ));
+    }
+
+    #[test]
+    fn rejects_negative_size_and_bad_digest() {
+        let neg = br#"{"schemaVersion":2,"config":{"mediaType":"x","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":-1},"layers":[]}"#;
+        let e = parse_manifest_document(neg).unwrap_err();
+        assert!(e.to_string().contains("invalid value: integer `-1`"), "{e}");
+        let bad = br#"{"schemaVersion":2,"config":{"mediaType":"x","digest":"md5:00","size":1},"layers":[]}"#;
+        let e = parse_manifest_document(bad).unwrap_err();
+        assert!(
+            e.to_string().contains("unsupported digest algorithm"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn enforces_size_limit() {
+        let limits = JsonLimits {
+            manifest: 10,
+            ..JsonLimits::default()
+        };
+        let e = parse_manifest_document_with(br#"{"schemaVersion":2,"manifests":[]}"#, &limits)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "image manifest is 34 bytes, over the limit of 10 bytes"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        for close in [false, true] {
+            let mut s = String::from(r#"{"schemaVersion":2,"annotations":"#);
+            s.push_str(&"[".repeat(100_000));
+            if close {
+                s.push_str(&"]".repeat(100_000));
+                s.push('}');
+            }
+            let e = parse_manifest_document(s.as_bytes()).unwrap_err();
+            assert!(
+                matches!(e, SpecError::Json { .. } | SpecError::NotAManifest { .. }),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn platform_display() {
+        let p = Platform {
+            architecture: "arm64".into(),
+            os: "linux".into(),
+            variant: Some("v8".into()),
+            os_version: None,
+        };
+        assert_eq!(p.to_string(), "linux/arm64/v8");
+    }
+
+    #[test]
+    fn docker_manifest_json() {
+        let b = br#"[{"Config":"a.json","RepoTags":null,"Layers":["x/layer.tar"]}]"#;
+        let v = parse_docker_manifest(b, &JsonLimits::default()).unwrap();
+        assert_eq!(v[0].layers, vec!["x/layer.tar".to_string()]);
+        assert_eq!(v[0].repo_tags, None);
+    }
+}
