@@ -71,7 +71,8 @@ fn main() -> ExitCode {
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
-        c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
     })
 }
 
@@ -155,7 +156,10 @@ fn progress_bar(arg: &SourceArg, disabled: bool) -> Option<indicatif::ProgressBa
         return None;
     }
     let total = match &arg.input {
-        Input::Path(p) => std::fs::metadata(p).ok().filter(|m| m.is_file()).map(|m| m.len()),
+        Input::Path(p) => std::fs::metadata(p)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len()),
         Input::Stdin => None,
     };
     let bar = match total {

@@ -2,8 +2,8 @@
 
 use std::io::{self, Write};
 
-use ocisize::{ImageReport, Report, Severity};
 use ocisize::units::human;
+use ocisize::{ImageReport, Report, Severity};
 
 fn opt(v: Option<u64>) -> String {
     v.map(human).unwrap_or_else(|| "?".into())
@@ -19,10 +19,22 @@ fn name_of(i: &ImageReport) -> String {
 
 /// Write one report as a table.
 pub fn write_report<W: Write>(w: &mut W, r: &Report, layers: bool) -> io::Result<()> {
-    writeln!(w, "{} ({}, compression {})", r.source.path, r.source.format, r.source.compression)?;
+    writeln!(
+        w,
+        "{} ({}, compression {})",
+        r.source.path, r.source.format, r.source.compression
+    )?;
     let header = [
-        "IMAGE", "ID", "PLATFORM", "LAYERS", "COMPRESSED", "UNCOMPRESSED", "DOCKER", "PODMAN",
-        "CONTAINERD", "VERIFIED",
+        "IMAGE",
+        "ID",
+        "PLATFORM",
+        "LAYERS",
+        "COMPRESSED",
+        "UNCOMPRESSED",
+        "DOCKER",
+        "PODMAN",
+        "CONTAINERD",
+        "VERIFIED",
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     for i in &r.images {
@@ -36,14 +48,18 @@ pub fn write_report<W: Write>(w: &mut W, r: &Report, layers: bool) -> io::Result
             opt(i.sizes.docker_vfs),
             opt(i.sizes.podman),
             opt(i.sizes.containerd),
-            if i.verified { "yes".into() } else { "NO".into() },
+            if i.verified {
+                "yes".into()
+            } else {
+                "NO".into()
+            },
         ]);
     }
     write_rows(w, &rows)?;
     for i in &r.images {
         writeln!(w)?;
         writeln!(w, "{} {}", name_of(i), i.platform.as_deref().unwrap_or(""))?;
-        for n in i.names.iter().skip(0) {
+        for n in &i.names {
             writeln!(w, "  name            {n}")?;
         }
         if let Some(d) = i.image_id {
@@ -70,8 +86,15 @@ pub fn write_report<W: Write>(w: &mut W, r: &Report, layers: bool) -> io::Result
         )?;
         if layers {
             let mut rows = vec![[
-                "LAYER", "COMPRESSION", "COMPRESSED", "UNCOMPRESSED", "FILES", "DIRS", "LINKS",
-                "WHITEOUTS", "DIFF ID",
+                "LAYER",
+                "COMPRESSION",
+                "COMPRESSED",
+                "UNCOMPRESSED",
+                "FILES",
+                "DIRS",
+                "LINKS",
+                "WHITEOUTS",
+                "DIFF ID",
             ]
             .iter()
             .map(|s| s.to_string())
@@ -80,7 +103,9 @@ pub fn write_report<W: Write>(w: &mut W, r: &Report, layers: bool) -> io::Result
                 let f = l.files.clone().unwrap_or_default();
                 rows.push(vec![
                     l.digest.map(|d| d.short()).unwrap_or_else(|| "?".into()),
-                    l.compression.map(|c| c.name().to_string()).unwrap_or_else(|| "?".into()),
+                    l.compression
+                        .map(|c| c.name().to_string())
+                        .unwrap_or_else(|| "?".into()),
                     opt(l.compressed_size),
                     opt(l.uncompressed_size),
                     f.files.to_string(),
@@ -122,7 +147,13 @@ fn exact(v: Option<u64>) -> String {
 fn write_rows<W: Write>(w: &mut W, rows: &[Vec<String>]) -> io::Result<()> {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
-        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     for r in rows {
         let mut line = String::new();

@@ -1,5 +1,7 @@
 //! The real `ocisize` binary on real and damaged images: output, JSON shape, exit status.
 
+#![allow(clippy::unwrap_used)]
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -7,13 +9,19 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 
 fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/corpus").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/corpus")
+        .join(name)
 }
 
 fn ocisize(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ocisize"));
     cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
     let mut child = cmd.spawn().expect("spawn ocisize");
     if let Some(data) = stdin {
         let mut si = child.stdin.take().expect("stdin");
@@ -31,12 +39,19 @@ fn ocisize(args: &[&str], stdin: Option<&[u8]>) -> Output {
 
 fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
     })
 }
 
 fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 fn code(out: &Output) -> i32 {
@@ -90,7 +105,10 @@ fn tmp(name: &str, data: &[u8]) -> (tempfile::TempDir, PathBuf) {
 
 #[test]
 fn inspects_docker_save_with_docker_figures() {
-    let out = ocisize(&["inspect", corpus("tiny.dockerd.save.tar").to_str().unwrap()], None);
+    let out = ocisize(
+        &["inspect", corpus("tiny.dockerd.save.tar").to_str().unwrap()],
+        None,
+    );
     assert_eq!(code(&out), 0, "{}", text(&out));
     let t = text(&out);
     assert!(t.contains("ocisize/tiny:latest"), "{t}");
@@ -102,7 +120,11 @@ fn inspects_docker_save_with_docker_figures() {
 #[test]
 fn json_has_the_documented_shape() {
     let out = ocisize(
-        &["inspect", "--json", corpus("multi.skopeo.oci-archive.tar").to_str().unwrap()],
+        &[
+            "inspect",
+            "--json",
+            corpus("multi.skopeo.oci-archive.tar").to_str().unwrap(),
+        ],
         None,
     );
     assert_eq!(code(&out), 0, "{}", text(&out));
@@ -112,22 +134,54 @@ fn json_has_the_documented_shape() {
     let images = v["images"].as_array().unwrap();
     assert_eq!(images.len(), 2, "one entry per platform manifest");
     for i in images {
-        for k in ["names", "familiar_names", "image_id", "manifest_digest", "index_digest", "platform", "layers", "sizes", "printed", "verified"] {
+        for k in [
+            "names",
+            "familiar_names",
+            "image_id",
+            "manifest_digest",
+            "index_digest",
+            "platform",
+            "layers",
+            "sizes",
+            "printed",
+            "verified",
+        ] {
             assert!(i.get(k).is_some(), "missing {k}");
         }
-        for k in ["compressed", "uncompressed", "docker_vfs", "docker_overlay2", "podman", "containerd"] {
+        for k in [
+            "compressed",
+            "uncompressed",
+            "docker_vfs",
+            "docker_overlay2",
+            "podman",
+            "containerd",
+        ] {
             assert!(i["sizes"][k].is_u64(), "sizes.{k} = {}", i["sizes"][k]);
         }
         for k in ["docker", "docker_df", "podman", "ctr", "crictl"] {
             assert!(i["printed"][k].is_string(), "printed.{k}");
         }
         let l = &i["layers"][0];
-        for k in ["digest", "media_type", "compression", "compressed_size", "uncompressed_size", "diff_id", "chain_id"] {
+        for k in [
+            "digest",
+            "media_type",
+            "compression",
+            "compressed_size",
+            "uncompressed_size",
+            "diff_id",
+            "chain_id",
+        ] {
             assert!(!l[k].is_null(), "layer.{k}");
         }
-        assert_eq!(i["index_digest"], "sha256:e2bf608e613c13687d1f5d3cea94512e9a7aa64986c8ace95805675f689a1736");
+        assert_eq!(
+            i["index_digest"],
+            "sha256:e2bf608e613c13687d1f5d3cea94512e9a7aa64986c8ace95805675f689a1736"
+        );
     }
-    let platforms: Vec<&str> = images.iter().map(|i| i["platform"].as_str().unwrap()).collect();
+    let platforms: Vec<&str> = images
+        .iter()
+        .map(|i| i["platform"].as_str().unwrap())
+        .collect();
     assert_eq!(platforms, ["linux/amd64", "linux/arm64/v8"]);
     assert_eq!(v["problems"], Value::Array(vec![]));
 }
@@ -155,7 +209,10 @@ fn manifest_json_last_in_a_stream_is_resolved() {
     // Move manifest.json to the front and to the back: both must give the same report.
     let raw = read(&corpus("tiny.dockerd.save.tar"));
     let mut m = members(&raw);
-    let pos = m.iter().position(|(h, _)| h.path().unwrap().to_str() == Some("manifest.json")).unwrap();
+    let pos = m
+        .iter()
+        .position(|(h, _)| h.path().unwrap().to_str() == Some("manifest.json"))
+        .unwrap();
     let manifest = m.remove(pos);
     let mut first = vec![manifest.clone()];
     first.extend(m.iter().cloned());
@@ -170,7 +227,11 @@ fn manifest_json_last_in_a_stream_is_resolved() {
 fn missing_input_and_bad_usage_exit_2() {
     let out = ocisize(&["inspect", "/nonexistent/image.tar"], None);
     assert_eq!(code(&out), 2);
-    assert!(text(&out).contains("/nonexistent/image.tar"), "{}", text(&out));
+    assert!(
+        text(&out).contains("/nonexistent/image.tar"),
+        "{}",
+        text(&out)
+    );
     let out = ocisize(&["inspect"], None);
     assert_eq!(code(&out), 2);
     let out = ocisize(&["frobnicate"], None);
@@ -198,16 +259,24 @@ fn flipped_byte_in_a_layer_is_a_digest_mismatch() {
     let raw = read(&corpus("tiny.skopeo.oci-archive.tar"));
     let mut m = members(&raw);
     let layer = "blobs/sha256/336384079505ceeb1825fe99653b1b0f724937ac26d525fb3b1eecba44d41e67";
-    let (_, data) = m.iter_mut().find(|(h, _)| h.path().unwrap().to_str() == Some(layer)).unwrap();
+    let (_, data) = m
+        .iter_mut()
+        .find(|(h, _)| h.path().unwrap().to_str() == Some(layer))
+        .unwrap();
     data[5000] ^= 0x01;
     let (_d, p) = tmp("flip.tar", &build(&m));
     let out = ocisize(&["inspect", "--json", p.to_str().unwrap()], None);
     assert_eq!(code(&out), 1, "{}", text(&out));
     let v = json(&out);
-    let msgs: Vec<String> =
-        v["problems"].as_array().unwrap().iter().map(|p| p["message"].to_string()).collect();
+    let msgs: Vec<String> = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["message"].to_string())
+        .collect();
     assert!(
-        msgs.iter().any(|m| m.contains("digest mismatch for layer blob sha256:336384079505")),
+        msgs.iter()
+            .any(|m| m.contains("digest mismatch for layer blob sha256:336384079505")),
         "{msgs:?}"
     );
     assert_eq!(v["images"][0]["verified"], false);
@@ -228,12 +297,19 @@ fn missing_blob_is_reported_with_unknown_figures() {
     let out = ocisize(&["inspect", "--json", p.to_str().unwrap()], None);
     assert_eq!(code(&out), 1, "{}", text(&out));
     let v = json(&out);
-    assert!(v["problems"].to_string().contains("missing"), "{}", v["problems"]);
+    assert!(
+        v["problems"].to_string().contains("missing"),
+        "{}",
+        v["problems"]
+    );
     let img = &v["images"][0];
     assert!(img["sizes"]["compressed"].is_null());
     assert!(img["sizes"]["containerd"].is_null());
     // What is known is still reported.
-    assert_eq!(img["image_id"], "sha256:60df9f5c591b293a99389c86b1bbf1295f18634847967b20dd54b32eab43c61c");
+    assert_eq!(
+        img["image_id"],
+        "sha256:60df9f5c591b293a99389c86b1bbf1295f18634847967b20dd54b32eab43c61c"
+    );
     assert_eq!(img["layers"][0]["uncompressed_size"], 1996288);
 }
 
@@ -241,13 +317,18 @@ fn missing_blob_is_reported_with_unknown_figures() {
 fn wrong_digest_in_the_index_is_reported() {
     let raw = read(&corpus("tiny.skopeo.oci-archive.tar"));
     let mut m = members(&raw);
-    let (_, idx) =
-        m.iter_mut().find(|(h, _)| h.path().unwrap().to_str() == Some("index.json")).unwrap();
+    let (_, idx) = m
+        .iter_mut()
+        .find(|(h, _)| h.path().unwrap().to_str() == Some("index.json"))
+        .unwrap();
     let s = String::from_utf8(idx.clone()).unwrap();
     // Point the index at a digest no blob has.
     let re = s.find("sha256:").unwrap();
     let mut t = s.clone();
-    t.replace_range(re + 7..re + 8, if &s[re + 7..re + 8] == "0" { "1" } else { "0" });
+    t.replace_range(
+        re + 7..re + 8,
+        if &s[re + 7..re + 8] == "0" { "1" } else { "0" },
+    );
     *idx = t.into_bytes();
     let (_d, p) = tmp("wrong.tar", &build(&m));
     let out = ocisize(&["inspect", p.to_str().unwrap()], None);
@@ -260,12 +341,20 @@ fn invalid_and_oversized_json_are_clear_errors() {
     let raw = read(&corpus("tiny.dockerd.save.tar"));
     for (body, want) in [
         (b"{not json".to_vec(), "invalid docker manifest.json"),
-        (vec![b' '; 2 << 20], "over the docker manifest.json limit of 1048576 bytes"),
-        (b"[{\"Config\":\"x.json\",\"Layers\":[]}]".to_vec(), "x.json is missing"),
+        (
+            vec![b' '; 2 << 20],
+            "over the docker manifest.json limit of 1048576 bytes",
+        ),
+        (
+            b"[{\"Config\":\"x.json\",\"Layers\":[]}]".to_vec(),
+            "x.json is missing",
+        ),
     ] {
         let mut m = members(&raw);
-        let (h, data) =
-            m.iter_mut().find(|(h, _)| h.path().unwrap().to_str() == Some("manifest.json")).unwrap();
+        let (h, data) = m
+            .iter_mut()
+            .find(|(h, _)| h.path().unwrap().to_str() == Some("manifest.json"))
+            .unwrap();
         *data = body;
         h.set_size(data.len() as u64);
         let (_d, p) = tmp("bad.tar", &build(&m));
@@ -292,7 +381,13 @@ fn member_escaping_the_root_is_refused() {
     let out = ocisize(&["inspect", "--json", p.to_str().unwrap()], None);
     assert_eq!(code(&out), 1, "{}", text(&out));
     let v = json(&out);
-    assert!(v["problems"].to_string().contains("escapes the archive root"), "{}", v["problems"]);
+    assert!(
+        v["problems"]
+            .to_string()
+            .contains("escapes the archive root"),
+        "{}",
+        v["problems"]
+    );
     // The image itself is still fully reported.
     assert_eq!(v["images"][0]["sizes"]["docker_vfs"], 2314054);
 }
@@ -306,7 +401,11 @@ fn two_conflicting_manifest_json_are_an_error() {
     let (_d, p) = tmp("two.tar", &build(&m));
     let out = ocisize(&["inspect", p.to_str().unwrap()], None);
     assert_eq!(code(&out), 1, "{}", text(&out));
-    assert!(text(&out).contains("two different members named manifest.json"), "{}", text(&out));
+    assert!(
+        text(&out).contains("two different members named manifest.json"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]

@@ -37,7 +37,7 @@ pub use ocisize_layer::{Compression, Limits as LayerLimits};
 pub use ocisize_source::{Format, Input, ScanOptions, SourceArg, Wrapper};
 pub use ocisize_spec::JsonLimits;
 pub use report::{
-    FileCounts, ImageReport, LayerReport, Printed, Problem, Report, Severity, SourceReport, Sizes,
+    FileCounts, ImageReport, LayerReport, Printed, Problem, Report, Severity, Sizes, SourceReport,
 };
 
 /// Options for [`inspect`].
@@ -51,8 +51,13 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        Options { scan: ScanOptions::default(), jobs }
+        let jobs = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        Options {
+            scan: ScanOptions::default(),
+            jobs,
+        }
     }
 }
 

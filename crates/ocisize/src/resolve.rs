@@ -13,8 +13,8 @@ use ocisize_reference::Reference;
 use ocisize_source::{Catalog, Format, Measured, MemberError};
 use ocisize_spec::{
     annotation, media_type, parse_docker_manifest, parse_json, parse_layout_index,
-    parse_manifest_document_with, Descriptor, DocumentKind, ImageConfig, ImageIndex,
-    ImageManifest, ManifestDocument, Platform,
+    parse_manifest_document_with, Descriptor, DocumentKind, ImageConfig, ImageIndex, ImageManifest,
+    ManifestDocument, Platform,
 };
 
 use crate::report::{
@@ -55,7 +55,13 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn push(&mut self, severity: Severity, member: Option<&str>, digest: Option<Digest>, msg: String) {
+    fn push(
+        &mut self,
+        severity: Severity,
+        member: Option<&str>,
+        digest: Option<Digest>,
+        msg: String,
+    ) {
         self.problems.push(Problem {
             severity,
             file: Some(self.catalog.path().to_owned()),
@@ -146,9 +152,16 @@ impl Ctx<'_> {
 }
 
 pub(crate) fn report(catalog: &Catalog, options: &Options) -> Report {
-    let mut ctx = Ctx { catalog, problems: Vec::new() };
+    let mut ctx = Ctx {
+        catalog,
+        problems: Vec::new(),
+    };
     for n in catalog.notices() {
-        let sev = if n.error { Severity::Error } else { Severity::Warning };
+        let sev = if n.error {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
         ctx.push(sev, n.member.as_deref(), None, n.message.clone());
     }
     let mut plans = match catalog.format() {
@@ -169,7 +182,11 @@ pub(crate) fn report(catalog: &Catalog, options: &Options) -> Report {
         let before = plans.len();
         plans.retain(|p| matches_reference(p, r));
         if plans.is_empty() && before > 0 {
-            ctx.error(None, None, format!("no image in {} matches reference {r:?}", catalog.path()));
+            ctx.error(
+                None,
+                None,
+                format!("no image in {} matches reference {r:?}", catalog.path()),
+            );
         }
     }
     if plans.is_empty() && ctx.problems.iter().all(|p| p.severity != Severity::Error) {
@@ -178,10 +195,18 @@ pub(crate) fn report(catalog: &Catalog, options: &Options) -> Report {
     // Read layout blobs in parallel; archives were measured while streaming.
     let wanted: Vec<String> = plans
         .iter()
-        .flat_map(|p| p.layers.iter().chain(p.config.iter()).map(|b| b.member.clone()))
+        .flat_map(|p| {
+            p.layers
+                .iter()
+                .chain(p.config.iter())
+                .map(|b| b.member.clone())
+        })
         .collect();
     catalog.prefetch(&wanted, options.jobs);
-    let images = plans.into_iter().map(|p| image_report(&mut ctx, p)).collect();
+    let images = plans
+        .into_iter()
+        .map(|p| image_report(&mut ctx, p))
+        .collect();
     Report {
         source: SourceReport {
             path: catalog.path().to_owned(),
@@ -197,9 +222,11 @@ fn matches_reference(p: &Plan, r: &str) -> bool {
     if p.ref_names.iter().any(|t| t == r) {
         return true;
     }
-    let Ok(want) = Reference::parse_normalized(r) else { return false };
+    let Ok(want) = Reference::parse_normalized(r) else {
+        return false;
+    };
     let want = want.with_default_tag().normalized();
-    p.names.iter().any(|n| *n == want)
+    p.names.contains(&want)
 }
 
 /// Names from the annotations of an `index.json` entry: full names go to `names`, bare tags
@@ -229,7 +256,11 @@ fn push_unique(v: &mut Vec<String>, s: String) {
 }
 
 fn blob_ref(d: &Descriptor) -> BlobRef {
-    BlobRef { member: Catalog::blob_path(&d.digest), descriptor: Some(d.clone()), named_digest: None }
+    BlobRef {
+        member: Catalog::blob_path(&d.digest),
+        descriptor: Some(d.clone()),
+        named_digest: None,
+    }
 }
 
 fn oci_plans(ctx: &mut Ctx<'_>) -> Vec<Plan> {
@@ -249,7 +280,10 @@ fn oci_plans(ctx: &mut Ctx<'_>) -> Vec<Plan> {
     };
     let mut plans = Vec::new();
     for d in &index.manifests {
-        let mut base = Plan { origin: Some(Origin::Oci), ..Plan::default() };
+        let mut base = Plan {
+            origin: Some(Origin::Oci),
+            ..Plan::default()
+        };
         names_from_annotations(d, &mut base);
         walk(ctx, d, base, None, 0, &mut plans);
     }
@@ -277,7 +311,11 @@ fn walk(
         return;
     }
     if depth > MAX_DEPTH {
-        ctx.error(None, Some(d.digest), format!("indexes nest deeper than {MAX_DEPTH} levels"));
+        ctx.error(
+            None,
+            Some(d.digest),
+            format!("indexes nest deeper than {MAX_DEPTH} levels"),
+        );
         return;
     }
     let r = blob_ref(d);
@@ -286,15 +324,16 @@ fn walk(
         base.index = parent.cloned();
     }
     let _ = ctx.blob(&r, "manifest");
-    let doc = ctx.json(&r, DocumentKind::Manifest).and_then(|b| {
-        match parse_manifest_document_with(&b, &Default::default()) {
-            Ok(doc) => Some(doc),
-            Err(e) => {
-                ctx.error(Some(&r.member), Some(d.digest), e.to_string());
-                None
+    let doc =
+        ctx.json(&r, DocumentKind::Manifest).and_then(|b| {
+            match parse_manifest_document_with(&b, &Default::default()) {
+                Ok(doc) => Some(doc),
+                Err(e) => {
+                    ctx.error(Some(&r.member), Some(d.digest), e.to_string());
+                    None
+                }
             }
-        }
-    });
+        });
     match doc {
         Some(ManifestDocument::Index(idx)) => {
             base.index = Some(d.clone());
@@ -327,7 +366,10 @@ fn plan_from_manifest(
     m: &ImageManifest,
     locate: impl Fn(&Descriptor) -> BlobRef,
 ) -> Plan {
-    base.manifest_media_type = m.media_type.clone().or_else(|| Some(desc.media_type.clone()));
+    base.manifest_media_type = m
+        .media_type
+        .clone()
+        .or_else(|| Some(desc.media_type.clone()));
     base.manifest = Some((desc, member));
     base.config = Some(locate(&m.config));
     base.layers = m.layers.iter().map(locate).collect();
@@ -344,7 +386,10 @@ fn digest_from_name(name: &str) -> Option<Digest> {
 }
 
 fn docker_entries(ctx: &mut Ctx<'_>) -> Vec<ocisize_spec::DockerSaveEntry> {
-    let bytes = match ctx.catalog.document("manifest.json", DocumentKind::DockerManifest) {
+    let bytes = match ctx
+        .catalog
+        .document("manifest.json", DocumentKind::DockerManifest)
+    {
         Ok(b) => b,
         Err(e) => {
             ctx.member_error(&e, None);
@@ -365,7 +410,10 @@ fn docker_plans(ctx: &mut Ctx<'_>) -> Vec<Plan> {
     entries
         .iter()
         .map(|e| {
-            let mut p = Plan { origin: Some(Origin::DockerArchive), ..Plan::default() };
+            let mut p = Plan {
+                origin: Some(Origin::DockerArchive),
+                ..Plan::default()
+            };
             for t in e.repo_tags.iter().flatten() {
                 push_name(&mut p.names, t);
             }
@@ -393,9 +441,15 @@ fn docker_plans(ctx: &mut Ctx<'_>) -> Vec<Plan> {
 fn add_docker_names(ctx: &mut Ctx<'_>, plans: &mut [Plan]) {
     for e in docker_entries(ctx) {
         let config = ocisize_source::normalize(&e.config).unwrap_or_else(|| e.config.clone());
-        let Some(cd) = digest_from_name(&config) else { continue };
+        let Some(cd) = digest_from_name(&config) else {
+            continue;
+        };
         for p in plans.iter_mut() {
-            let same = p.config.as_ref().and_then(|c| c.descriptor.as_ref()).map(|d| d.digest);
+            let same = p
+                .config
+                .as_ref()
+                .and_then(|c| c.descriptor.as_ref())
+                .map(|d| d.digest);
             if same == Some(cd) {
                 for t in e.repo_tags.iter().flatten() {
                     push_name(&mut p.names, t);
@@ -407,13 +461,25 @@ fn add_docker_names(ctx: &mut Ctx<'_>, plans: &mut [Plan]) {
 
 fn dir_blob(d: &Descriptor) -> BlobRef {
     // containers/image dir: names blobs by the encoded digest alone.
-    BlobRef { member: d.digest.hex(), descriptor: Some(d.clone()), named_digest: None }
+    BlobRef {
+        member: d.digest.hex(),
+        descriptor: Some(d.clone()),
+        named_digest: None,
+    }
 }
 
 fn dir_plans(ctx: &mut Ctx<'_>) -> Vec<Plan> {
-    let top = BlobRef { member: "manifest.json".into(), descriptor: None, named_digest: None };
-    let Some(measured) = ctx.blob(&top, "manifest") else { return Vec::new() };
-    let Some(bytes) = ctx.json(&top, DocumentKind::Manifest) else { return Vec::new() };
+    let top = BlobRef {
+        member: "manifest.json".into(),
+        descriptor: None,
+        named_digest: None,
+    };
+    let Some(measured) = ctx.blob(&top, "manifest") else {
+        return Vec::new();
+    };
+    let Some(bytes) = ctx.json(&top, DocumentKind::Manifest) else {
+        return Vec::new();
+    };
     let doc = match parse_manifest_document_with(&bytes, &Default::default()) {
         Ok(d) => d,
         Err(e) => {
@@ -430,12 +496,21 @@ fn dir_plans(ctx: &mut Ctx<'_>) -> Vec<Plan> {
         platform: None,
         artifact_type: None,
     };
-    let base = Plan { origin: Some(Origin::Oci), ..Plan::default() };
+    let base = Plan {
+        origin: Some(Origin::Oci),
+        ..Plan::default()
+    };
     match doc {
         ManifestDocument::Image(m) => {
             let mut d = top_desc;
             d.media_type = m.media_type.clone().unwrap_or_default();
-            vec![plan_from_manifest(base, d, "manifest.json".into(), &m, dir_blob)]
+            vec![plan_from_manifest(
+                base,
+                d,
+                "manifest.json".into(),
+                &m,
+                dir_blob,
+            )]
         }
         ManifestDocument::Index(list) => dir_list(ctx, base, top_desc, &list),
     }
@@ -462,7 +537,12 @@ fn dir_list(ctx: &mut Ctx<'_>, base: Plan, mut top: Descriptor, list: &ImageInde
             match parse_manifest_document_with(&b, &Default::default()) {
                 Ok(ManifestDocument::Image(m)) => Some(m),
                 Ok(ManifestDocument::Index(_)) => {
-                    ctx.error(Some(&r.member), Some(d.digest), "a manifest list inside a manifest list is not supported by dir: layouts".into());
+                    ctx.error(
+                        Some(&r.member),
+                        Some(d.digest),
+                        "a manifest list inside a manifest list is not supported by dir: layouts"
+                            .into(),
+                    );
                     None
                 }
                 Err(e) => {
@@ -484,7 +564,11 @@ fn dir_list(ctx: &mut Ctx<'_>, base: Plan, mut top: Descriptor, list: &ImageInde
 }
 
 fn image_report(ctx: &mut Ctx<'_>, plan: Plan) -> ImageReport {
-    let errors_before = ctx.problems.iter().filter(|p| p.severity == Severity::Error).count();
+    let errors_before = ctx
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
     let mut config: Option<ImageConfig> = None;
     let mut config_measured = None;
     if let Some(c) = &plan.config {
@@ -537,7 +621,11 @@ fn image_report(ctx: &mut Ctx<'_>, plan: Plan) -> ImageReport {
     let image_id = config_measured
         .as_ref()
         .map(|m| m.digest)
-        .or_else(|| plan.config.as_ref().and_then(|c| c.descriptor.as_ref().map(|d| d.digest)))
+        .or_else(|| {
+            plan.config
+                .as_ref()
+                .and_then(|c| c.descriptor.as_ref().map(|d| d.digest))
+        })
         .or_else(|| plan.config.as_ref().and_then(|c| c.named_digest));
     let inputs = SizeInputs {
         origin: plan.origin.unwrap_or(Origin::Oci),
@@ -553,7 +641,11 @@ fn image_report(ctx: &mut Ctx<'_>, plan: Plan) -> ImageReport {
         .iter()
         .filter_map(|n| Reference::parse_normalized(n).ok().map(|r| r.familiar()))
         .collect();
-    let errors_after = ctx.problems.iter().filter(|p| p.severity == Severity::Error).count();
+    let errors_after = ctx
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
     ImageReport {
         names: plan.names,
         familiar_names: familiar,
@@ -588,14 +680,20 @@ fn layer_report(
         files: None,
         path: Some(l.member.clone()),
     };
-    let Some(m) = ctx.blob(l, "layer") else { return (r, None) };
+    let Some(m) = ctx.blob(l, "layer") else {
+        return (r, None);
+    };
     r.digest = r.digest.or(Some(m.digest));
     r.compressed_size = Some(m.size);
     let blob_digest = r.digest;
     let facts = match &m.layer {
         Ok(f) => f.clone(),
         Err(e) => {
-            ctx.error(Some(&l.member), blob_digest, format!("layer blob cannot be read: {e}"));
+            ctx.error(
+                Some(&l.member),
+                blob_digest,
+                format!("layer blob cannot be read: {e}"),
+            );
             return (r, None);
         }
     };
@@ -644,7 +742,10 @@ fn layer_report(
             ctx.error(
                 Some(&l.member),
                 blob_digest,
-                format!("diffID {exp} uses {}, which ocisize cannot verify", exp.algorithm()),
+                format!(
+                    "diffID {exp} uses {}, which ocisize cannot verify",
+                    exp.algorithm()
+                ),
             );
         } else if exp != facts.diff_id {
             ctx.error(

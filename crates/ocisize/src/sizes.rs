@@ -43,7 +43,7 @@ pub struct SizeInputs<'a> {
     pub broken: bool,
 }
 
-fn sum(it: impl Iterator<Item = Option<u64>>) -> Option<u64> {
+fn sum(mut it: impl Iterator<Item = Option<u64>>) -> Option<u64> {
     it.try_fold(0u64, |acc, x| x.map(|x| acc.saturating_add(x)))
 }
 
@@ -57,13 +57,51 @@ pub fn containerd_docker_manifest(config: (Digest, u64), layers: &[(Digest, u64,
     s.push_str(media_type::DOCKER_MANIFEST);
     s.push_str(r#"","config":{"mediaType":""#);
     s.push_str(media_type::DOCKER_CONFIG);
-    s.push_str(&format!(r#"","digest":"{}","size":{}}},"layers":["#, config.0, config.1));
+    s.push_str(&format!(
+        r#"","digest":"{}","size":{}}},"layers":["#,
+        config.0, config.1
+    ));
     for (i, (d, size, compressed)) in layers.iter().enumerate() {
         if i > 0 {
             s.push(',');
         }
-        let mt = if *compressed { media_type::DOCKER_LAYER_GZIP } else { media_type::DOCKER_LAYER };
-        s.push_str(&format!(r#"{{"mediaType":"{mt}","digest":"{d}","size":{size}}}"#));
+        let mt = if *compressed {
+            media_type::DOCKER_LAYER_GZIP
+        } else {
+            media_type::DOCKER_LAYER
+        };
+        s.push_str(&format!(
+            r#"{{"mediaType":"{mt}","digest":"{d}","size":{size}}}"#
+        ));
+    }
+    s.push_str("]}");
+    s
+}
+
+/// The Docker schema 2 manifest containers/image (podman 4, skopeo) synthesizes for an image
+/// read from a docker-archive (`docker/internal/tarfile`): compact JSON like containerd's,
+/// but descriptors list `size` before `digest`, and every layer is labelled
+/// `…diff.tar.gzip` whatever its real compression. Verified byte for byte against the
+/// manifest podman stored for the corpus image `tiny` (its inspect `Digest`,
+/// sha256:aae5d4ab…, 913 bytes).
+pub fn containers_image_docker_manifest(config: (Digest, u64), layers: &[(Digest, u64)]) -> String {
+    let mut s = String::with_capacity(256 + layers.len() * 160);
+    s.push_str(r#"{"schemaVersion":2,"mediaType":""#);
+    s.push_str(media_type::DOCKER_MANIFEST);
+    s.push_str(r#"","config":{"mediaType":""#);
+    s.push_str(media_type::DOCKER_CONFIG);
+    s.push_str(&format!(
+        r#"","size":{},"digest":"{}"}},"layers":["#,
+        config.1, config.0
+    ));
+    for (i, (d, size)) in layers.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let mt = media_type::DOCKER_LAYER_GZIP;
+        s.push_str(&format!(
+            r#"{{"mediaType":"{mt}","size":{size},"digest":"{d}"}}"#
+        ));
     }
     s.push_str("]}");
     s
@@ -79,35 +117,54 @@ pub fn compute(i: &SizeInputs<'_>) -> (Sizes, Printed) {
     let docker_vfs = sum(i.layers.iter().map(|l| l.docker_vfs_size));
     let docker_overlay2 = sum(i.layers.iter().map(|l| l.docker_overlay2_size));
     let config_size = i.config.map(|c| c.1);
-    let manifest_len = match i.origin {
+    let layer_triples: Option<Vec<(Digest, u64, bool)>> = i
+        .layers
+        .iter()
+        .map(|l| {
+            Some((
+                l.digest?,
+                l.compressed_size?,
+                l.compression? != ocisize_layer::Compression::None,
+            ))
+        })
+        .collect();
+    // containerd keeps the manifest it was given, or writes its own for a docker-archive.
+    let containerd_manifest = match i.origin {
         Origin::Oci => i.manifest_size,
-        Origin::DockerArchive => {
-            let layers: Option<Vec<(Digest, u64, bool)>> = i
-                .layers
-                .iter()
-                .map(|l| {
-                    Some((
-                        l.digest?,
-                        l.compressed_size?,
-                        l.compression? != ocisize_layer::Compression::None,
-                    ))
-                })
-                .collect();
-            match (i.config, layers) {
-                (Some(c), Some(l)) => Some(containerd_docker_manifest(c, &l).len() as u64),
-                _ => None,
-            }
-        }
+        Origin::DockerArchive => match (i.config, &layer_triples) {
+            (Some(c), Some(l)) => Some(containerd_docker_manifest(c, l).len() as u64),
+            _ => None,
+        },
     };
-    let containerd = match (manifest_len, config_size, compressed) {
+    // containers/storage keeps the manifest as containers/image produced it, twice: under
+    // the "manifest" key and under "manifest-<digest>" (both are big-data items that
+    // podman's image size adds to the layers' uncompressed sizes).
+    let podman_manifest = match i.origin {
+        Origin::Oci => i.manifest_size,
+        Origin::DockerArchive => match (i.config, &layer_triples) {
+            (Some(c), Some(l)) => {
+                let l: Vec<(Digest, u64)> = l.iter().map(|(d, s, _)| (*d, *s)).collect();
+                Some(containers_image_docker_manifest(c, &l).len() as u64)
+            }
+            _ => None,
+        },
+    };
+    let containerd = match (containerd_manifest, config_size, compressed) {
         (Some(m), Some(c), Some(l)) => Some(i.index_size.unwrap_or(0) + m + c + l),
         _ => None,
     };
-    let podman = match (uncompressed, config_size, manifest_len) {
+    let podman = match (uncompressed, config_size, podman_manifest) {
         (Some(u), Some(c), Some(m)) => Some(u + c + 2 * m),
         _ => None,
     };
-    let sizes = Sizes { compressed, uncompressed, docker_vfs, docker_overlay2, podman, containerd };
+    let sizes = Sizes {
+        compressed,
+        uncompressed,
+        docker_vfs,
+        docker_overlay2,
+        podman,
+        containerd,
+    };
     let printed = Printed {
         docker: docker_vfs.map(units::docker),
         docker_df: docker_vfs.map(units::docker_df),
@@ -123,18 +180,65 @@ mod tests {
     use super::*;
 
     #[test]
-    fn containerd_manifest_is_byte_exact() {
+    fn synthesized_manifests_are_byte_exact() {
         let d = |s: &str| s.parse::<Digest>().unwrap();
         let m = containerd_docker_manifest(
-            (d("sha256:60df9f5c591b293a99389c86b1bbf1295f18634847967b20dd54b32eab43c61c"), 1164),
+            (
+                d("sha256:60df9f5c591b293a99389c86b1bbf1295f18634847967b20dd54b32eab43c61c"),
+                1164,
+            ),
             &[
-                (d("sha256:1e510dd8f8b50ee0b31f3073a79574a805a37375d0a5b39710a6c855a7a4e1f9"), 1996288, false),
-                (d("sha256:6e948e787a1916ff66111498fca623e08bd34c899f76372963669c8e163e4159"), 347136, false),
-                (d("sha256:2fc9fd4b640ce87668ab6a8b1ac19149719315cfc90dfade58c6507df29c2755"), 3072, false),
-                (d("sha256:c00e14bba28f4f4380acd2e0337c57886a0592283af30615c5836b055132a258"), 1540, false),
+                (
+                    d("sha256:1e510dd8f8b50ee0b31f3073a79574a805a37375d0a5b39710a6c855a7a4e1f9"),
+                    1996288,
+                    false,
+                ),
+                (
+                    d("sha256:6e948e787a1916ff66111498fca623e08bd34c899f76372963669c8e163e4159"),
+                    347136,
+                    false,
+                ),
+                (
+                    d("sha256:2fc9fd4b640ce87668ab6a8b1ac19149719315cfc90dfade58c6507df29c2755"),
+                    3072,
+                    false,
+                ),
+                (
+                    d("sha256:c00e14bba28f4f4380acd2e0337c57886a0592283af30615c5836b055132a258"),
+                    1540,
+                    false,
+                ),
             ],
         );
         assert_eq!(m.len(), 893);
+        let p = containers_image_docker_manifest(
+            (
+                d("sha256:60df9f5c591b293a99389c86b1bbf1295f18634847967b20dd54b32eab43c61c"),
+                1164,
+            ),
+            &[
+                (
+                    d("sha256:1e510dd8f8b50ee0b31f3073a79574a805a37375d0a5b39710a6c855a7a4e1f9"),
+                    1996288,
+                ),
+                (
+                    d("sha256:6e948e787a1916ff66111498fca623e08bd34c899f76372963669c8e163e4159"),
+                    347136,
+                ),
+                (
+                    d("sha256:2fc9fd4b640ce87668ab6a8b1ac19149719315cfc90dfade58c6507df29c2755"),
+                    3072,
+                ),
+                (
+                    d("sha256:c00e14bba28f4f4380acd2e0337c57886a0592283af30615c5836b055132a258"),
+                    1540,
+                ),
+            ],
+        );
+        assert_eq!(
+            Digest::of(ocisize_digest::Algorithm::Sha256, p.as_bytes()).to_string(),
+            "sha256:aae5d4ab038508ec423794b687f8fdc15293c75f7250c8c445e23c64fd573a45"
+        );
         assert_eq!(
             Digest::of(ocisize_digest::Algorithm::Sha256, m.as_bytes()).to_string(),
             "sha256:cd325522cedae11344923cea5eb09c331ece9c4d614111bc1686a32e5b036451"

@@ -266,7 +266,10 @@ enum Content {
     /// Already measured while streaming.
     Measured(Arc<Measured>),
     /// A file in a layout directory, measured on first use.
-    File { path: PathBuf, cell: OnceLock<Result<Arc<Measured>, MemberError>> },
+    File {
+        path: PathBuf,
+        cell: OnceLock<Result<Arc<Measured>, MemberError>>,
+    },
     /// A symbolic or hard link to another member.
     Link(String),
 }
@@ -352,16 +355,22 @@ impl Catalog {
     fn resolve<'a>(&'a self, name: &str) -> Result<(String, &'a Member), MemberError> {
         let mut current = normalize(name).unwrap_or_else(|| name.to_owned());
         for _ in 0..16 {
-            let m = self.members.get(&current).ok_or_else(|| MemberError::Missing {
-                source_path: self.path.clone(),
-                member: current.clone(),
-            })?;
+            let m = self
+                .members
+                .get(&current)
+                .ok_or_else(|| MemberError::Missing {
+                    source_path: self.path.clone(),
+                    member: current.clone(),
+                })?;
             match &m.content {
                 Content::Link(target) => current = target.clone(),
                 _ => return Ok((current, m)),
             }
         }
-        Err(MemberError::LinkLoop { source_path: self.path.clone(), member: name.to_owned() })
+        Err(MemberError::LinkLoop {
+            source_path: self.path.clone(),
+            member: name.to_owned(),
+        })
     }
 
     /// The measured content of a member (following links): size, digest, kept JSON bytes and
@@ -440,7 +449,10 @@ impl Catalog {
 }
 
 fn io_err(path: &Path, e: &io::Error) -> MemberError {
-    MemberError::Io { path: path.display().to_string(), message: e.to_string() }
+    MemberError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
 }
 
 /// The digest algorithm implied by a member's path: `blobs/sha512/…` is sha512, everything
@@ -488,10 +500,16 @@ mod tests {
 
     #[test]
     fn normalizes_names() {
-        assert_eq!(normalize("./blobs/sha256/ab").as_deref(), Some("blobs/sha256/ab"));
+        assert_eq!(
+            normalize("./blobs/sha256/ab").as_deref(),
+            Some("blobs/sha256/ab")
+        );
         assert_eq!(normalize("a/../b").as_deref(), Some("b"));
         assert_eq!(normalize("../x"), None);
-        assert_eq!(join_link("id/layer.tar", "../abc.tar").as_deref(), Some("abc.tar"));
+        assert_eq!(
+            join_link("id/layer.tar", "../abc.tar").as_deref(),
+            Some("abc.tar")
+        );
         assert_eq!(join_link("id/layer.tar", "../../abc.tar"), None);
     }
 

@@ -95,7 +95,16 @@ pub fn measure_reader<R: Read>(
     if let Some(e) = cap.read_error.take() {
         return Err(e);
     }
-    let data = if cap.decided { cap.keep.take().map(Arc::from) } else { None };
+    let data = if cap.decided {
+        cap.keep.take().map(Arc::from)
+    } else {
+        None
+    };
     let (digest, size, _) = cap.inner.finish();
-    Ok(Measured { size, digest, data, layer: layer.map_err(Arc::new) })
+    Ok(Measured {
+        size,
+        digest,
+        data,
+        layer: layer.map_err(Arc::new),
+    })
 }

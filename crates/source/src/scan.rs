@@ -28,8 +28,10 @@ pub(crate) fn open(arg: &SourceArg, options: &ScanOptions) -> Result<Catalog, So
             if meta.is_dir() {
                 open_dir(p, display, arg, options)
             } else {
-                let f = fs::File::open(p)
-                    .map_err(|source| SourceError::Io { path: display.clone(), source })?;
+                let f = fs::File::open(p).map_err(|source| SourceError::Io {
+                    path: display.clone(),
+                    source,
+                })?;
                 scan_stream(f, display, arg, options)
             }
         }
@@ -58,8 +60,13 @@ fn scan_stream<R: Read>(
     arg: &SourceArg,
     options: &ScanOptions,
 ) -> Result<Catalog, SourceError> {
-    let mut buffered =
-        BufReader::with_capacity(256 * 1024, Progress { inner: raw, cb: options.progress.clone() });
+    let mut buffered = BufReader::with_capacity(
+        256 * 1024,
+        Progress {
+            inner: raw,
+            cb: options.progress.clone(),
+        },
+    );
     let head = loop {
         match buffered.fill_buf() {
             Ok(h) => break h,
@@ -68,35 +75,56 @@ fn scan_stream<R: Read>(
         }
     };
     let (wrapper, reader): (Wrapper, Box<dyn Read + '_>) = match Compression::sniff(head) {
-        Compression::Gzip => {
-            (Wrapper::Gzip, Box::new(flate2::read::MultiGzDecoder::new(buffered)))
-        }
+        Compression::Gzip => (
+            Wrapper::Gzip,
+            Box::new(flate2::read::MultiGzDecoder::new(buffered)),
+        ),
         Compression::Zstd => {
-            let d = zstd::stream::read::Decoder::with_buffer(buffered)
-                .map_err(|source| SourceError::Io { path: path.clone(), source })?;
+            let d = zstd::stream::read::Decoder::with_buffer(buffered).map_err(|source| {
+                SourceError::Io {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
             (Wrapper::Zstd, Box::new(d))
         }
         Compression::None => (Wrapper::None, Box::new(buffered)),
     };
     let mut members: BTreeMap<String, Member> = BTreeMap::new();
     let mut notices = Vec::new();
-    let keep = options.json.manifest.max(options.json.config).max(options.json.metadata);
+    let keep = options
+        .json
+        .manifest
+        .max(options.json.config)
+        .max(options.json.metadata);
     let mut archive = tar::Archive::new(reader);
     let entries = archive
         .entries()
-        .map_err(|source| SourceError::NotAnArchive { path: path.clone(), source })?;
+        .map_err(|source| SourceError::NotAnArchive {
+            path: path.clone(),
+            source,
+        })?;
     let mut count: u64 = 0;
     for entry in entries {
         let mut entry = entry.map_err(|source| {
             if count == 0 {
-                SourceError::NotAnArchive { path: path.clone(), source }
+                SourceError::NotAnArchive {
+                    path: path.clone(),
+                    source,
+                }
             } else {
-                SourceError::Io { path: path.clone(), source }
+                SourceError::Io {
+                    path: path.clone(),
+                    source,
+                }
             }
         })?;
         count += 1;
         if count > options.member_limit() {
-            return Err(SourceError::TooManyMembers { path, limit: options.member_limit() });
+            return Err(SourceError::TooManyMembers {
+                path,
+                limit: options.member_limit(),
+            });
         }
         let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let Some(name) = normalize(&raw_name) else {
@@ -123,7 +151,11 @@ fn scan_stream<R: Read>(
                             found: 0,
                         }
                     } else {
-                        SourceError::Member { path: path.clone(), member: name.clone(), source }
+                        SourceError::Member {
+                            path: path.clone(),
+                            member: name.clone(),
+                            source,
+                        }
                     }
                 })?;
             if m.size < declared {
@@ -134,17 +166,26 @@ fn scan_stream<R: Read>(
                     found: m.size,
                 });
             }
-            Member { size: m.size, content: Content::Measured(Arc::new(m)) }
+            Member {
+                size: m.size,
+                content: Content::Measured(Arc::new(m)),
+            }
         } else if kind.is_symlink() || kind.is_hard_link() {
             let target = entry
                 .link_name_bytes()
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
                 .unwrap_or_default();
             // A symlink is relative to its own directory; a hard link names a member.
-            let resolved =
-                if kind.is_symlink() { join_link(&name, &target) } else { normalize(&target) };
+            let resolved = if kind.is_symlink() {
+                join_link(&name, &target)
+            } else {
+                normalize(&target)
+            };
             match resolved {
-                Some(t) => Member { size: 0, content: Content::Link(t) },
+                Some(t) => Member {
+                    size: 0,
+                    content: Content::Link(t),
+                },
                 None => {
                     notices.push(Notice {
                         error: true,
@@ -173,8 +214,10 @@ fn scan_stream<R: Read>(
     // Read what follows the end-of-archive blocks: for a gzip or zstd wrapper this checks the
     // trailer (CRC and length), so a damaged wrapper is not silently accepted.
     let mut rest = archive.into_inner();
-    io::copy(&mut rest, &mut io::sink())
-        .map_err(|source| SourceError::Io { path: path.clone(), source })?;
+    io::copy(&mut rest, &mut io::sink()).map_err(|source| SourceError::Io {
+        path: path.clone(),
+        source,
+    })?;
 
     let has = |n: &str| members.contains_key(n);
     let detected = match (has("index.json"), has("manifest.json")) {
@@ -238,8 +281,10 @@ fn open_dir(
     arg: &SourceArg,
     options: &ScanOptions,
 ) -> Result<Catalog, SourceError> {
-    let canonical_root =
-        fs::canonicalize(root).map_err(|source| SourceError::Io { path: path.clone(), source })?;
+    let canonical_root = fs::canonicalize(root).map_err(|source| SourceError::Io {
+        path: path.clone(),
+        source,
+    })?;
     let mut members = BTreeMap::new();
     let mut notices = Vec::new();
     let mut stack: Vec<(PathBuf, String, u32)> = vec![(root.to_path_buf(), String::new(), 0)];
@@ -255,10 +300,16 @@ fn open_dir(
                 source,
             })?;
             let fname = ent.file_name().to_string_lossy().into_owned();
-            let rel = if prefix.is_empty() { fname.clone() } else { format!("{prefix}/{fname}") };
+            let rel = if prefix.is_empty() {
+                fname.clone()
+            } else {
+                format!("{prefix}/{fname}")
+            };
             let p = ent.path();
-            let meta = fs::symlink_metadata(&p)
-                .map_err(|source| SourceError::Io { path: p.display().to_string(), source })?;
+            let meta = fs::symlink_metadata(&p).map_err(|source| SourceError::Io {
+                path: p.display().to_string(),
+                source,
+            })?;
             let (file_path, meta) = if meta.file_type().is_symlink() {
                 // A symlink is followed only when it stays inside the layout: a blob path that
                 // escapes the layout is refused.
@@ -293,7 +344,10 @@ fn open_dir(
                     rel,
                     Member {
                         size: meta.len(),
-                        content: Content::File { path: file_path, cell: OnceLock::new() },
+                        content: Content::File {
+                            path: file_path,
+                            cell: OnceLock::new(),
+                        },
                     },
                 );
             }
@@ -328,12 +382,12 @@ fn open_dir(
         }
         None if is_oci => Format::OciLayout,
         None if is_dir => Format::Dir,
-        None => {
-            return Err(SourceError::UnknownFormat {
-                path,
-                reason: "the directory has neither index.json (OCI layout) nor manifest.json (dir: layout)".into(),
-            })
-        }
+        None => return Err(SourceError::UnknownFormat {
+            path,
+            reason:
+                "the directory has neither index.json (OCI layout) nor manifest.json (dir: layout)"
+                    .into(),
+        }),
     };
     if format == Format::OciLayout && !has("oci-layout") {
         notices.push(Notice {
