@@ -265,13 +265,60 @@ pub enum MemberError {
 enum Content {
     /// Already measured while streaming.
     Measured(Arc<Measured>),
-    /// A file in a layout directory, measured on first use.
-    File {
-        path: PathBuf,
+    /// A file in a layout directory, or a member of a seekable archive file, measured on
+    /// first use.
+    Lazy {
+        at: Location,
         cell: OnceLock<Result<Arc<Measured>, MemberError>>,
     },
     /// A symbolic or hard link to another member.
     Link(String),
+}
+
+/// Where a lazily measured member's bytes are.
+#[derive(Debug)]
+enum Location {
+    /// A whole file of a layout directory.
+    File(PathBuf),
+    /// `len` bytes at `offset` of an archive file, read with positioned reads so that
+    /// several members can be measured at once.
+    Range {
+        file: Arc<std::fs::File>,
+        offset: u64,
+        len: u64,
+    },
+}
+
+/// Positioned reads of one archive member; a file that ends early is an error, not a short
+/// member.
+pub(crate) struct RangeReader<'a> {
+    pub(crate) file: &'a std::fs::File,
+    pos: u64,
+    end: u64,
+}
+
+impl io::Read for RangeReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let want = usize::try_from(self.end - self.pos)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the archive ends at byte {} inside a member that ends at byte {}",
+                    self.pos, self.end
+                ),
+            ));
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
 }
 
 /// One file of a source.
@@ -379,21 +426,38 @@ impl Catalog {
         let (resolved, m) = self.resolve(name)?;
         match &m.content {
             Content::Measured(x) => Ok(x.clone()),
-            Content::File { path, cell } => cell
-                .get_or_init(|| {
-                    let alg = algorithm_for(&resolved);
-                    let file = std::fs::File::open(path).map_err(|e| io_err(path, &e))?;
-                    let keep = self.keep_limit();
-                    measure_reader(file, alg, keep, &self.options.layer, None)
-                        .map(Arc::new)
-                        .map_err(|e| io_err(path, &e))
-                })
-                .clone(),
+            Content::Lazy { at, cell } => {
+                cell.get_or_init(|| self.measure_at(&resolved, at)).clone()
+            }
             Content::Link(_) => Err(MemberError::LinkLoop {
                 source_path: self.path.clone(),
                 member: name.to_owned(),
             }),
         }
+    }
+
+    fn measure_at(&self, name: &str, at: &Location) -> Result<Arc<Measured>, MemberError> {
+        let alg = algorithm_for(name);
+        let keep = self.keep_limit();
+        let limits = &self.options.layer;
+        match at {
+            Location::File(path) => {
+                let file = std::fs::File::open(path).map_err(|e| io_err(path, &e))?;
+                measure_reader(file, alg, keep, limits, None).map_err(|e| io_err(path, &e))
+            }
+            Location::Range { file, offset, len } => {
+                let r = RangeReader {
+                    file,
+                    pos: *offset,
+                    end: offset.saturating_add(*len),
+                };
+                measure_reader(r, alg, keep, limits, None).map_err(|e| MemberError::Io {
+                    path: format!("{} (member {name})", self.path),
+                    message: e.to_string(),
+                })
+            }
+        }
+        .map(Arc::new)
     }
 
     fn keep_limit(&self) -> u64 {
@@ -421,16 +485,27 @@ impl Catalog {
         })
     }
 
-    /// Measure every member that is not measured yet, using up to `jobs` threads. Layout
-    /// directories use this to read the blobs an image needs in parallel.
+    /// Measure every listed member that is not measured yet, using up to `jobs` threads.
+    /// Layout directories and seekable archive files use this to read the blobs an image
+    /// needs in parallel; streamed archives were measured while they passed.
     pub fn prefetch(&self, names: &[String], jobs: usize) {
-        let pending: Vec<&str> = names
+        let mut pending: Vec<String> = names
             .iter()
-            .filter(|n| {
-                matches!(self.resolve(n), Ok((_, Member { content: Content::File { cell, .. }, .. })) if cell.get().is_none())
+            .filter_map(|n| match self.resolve(n) {
+                Ok((
+                    r,
+                    Member {
+                        content: Content::Lazy { cell, .. },
+                        ..
+                    },
+                )) if cell.get().is_none() => Some(r),
+                _ => None,
             })
-            .map(String::as_str)
             .collect();
+        pending.sort();
+        pending.dedup();
+        // Largest first, so one big layer does not start last.
+        pending.sort_by_key(|n| std::cmp::Reverse(self.members.get(n).map_or(0, |m| m.size)));
         if pending.len() < 2 || jobs < 2 {
             return;
         }

@@ -9,8 +9,8 @@ use std::sync::{Arc, OnceLock};
 use ocisize_layer::Compression;
 
 use crate::{
-    algorithm_for, join_link, measure_reader, normalize, Catalog, Content, Format, Input, Member,
-    Notice, ScanOptions, SourceArg, SourceError, Wrapper,
+    algorithm_for, join_link, measure_reader, normalize, Catalog, Content, Format, Input, Location,
+    Member, Notice, ScanOptions, SourceArg, SourceError, Wrapper,
 };
 
 pub(crate) fn open(arg: &SourceArg, options: &ScanOptions) -> Result<Catalog, SourceError> {
@@ -26,12 +26,26 @@ pub(crate) fn open(arg: &SourceArg, options: &ScanOptions) -> Result<Catalog, So
                 source,
             })?;
             if meta.is_dir() {
-                open_dir(p, display, arg, options)
-            } else {
-                let f = fs::File::open(p).map_err(|source| SourceError::Io {
+                return open_dir(p, display, arg, options);
+            }
+            let f = fs::File::open(p).map_err(|source| SourceError::Io {
+                path: display.clone(),
+                source,
+            })?;
+            let mut head = [0u8; 8];
+            let n = {
+                use std::os::unix::fs::FileExt;
+                f.read_at(&mut head, 0).map_err(|source| SourceError::Io {
                     path: display.clone(),
                     source,
-                })?;
+                })?
+            };
+            // A plain tar in a regular file is indexed (headers only, bodies skipped by
+            // seeking) and its members are measured on demand, in parallel; anything else
+            // (a compressed archive, a pipe) is read once as a stream.
+            if meta.is_file() && Compression::sniff(&head[..n]) == Compression::None {
+                index_file(Arc::new(f), display, arg, options)
+            } else {
                 scan_stream(f, display, arg, options)
             }
         }
@@ -126,18 +140,9 @@ fn scan_stream<R: Read>(
                 limit: options.member_limit(),
             });
         }
-        let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let Some(name) = normalize(&raw_name) else {
-            notices.push(Notice {
-                error: true,
-                member: Some(raw_name.clone()),
-                message: format!("member {raw_name:?} escapes the archive root; ignored"),
-            });
+        let Some(name) = member_name(&entry, &mut notices) else {
             continue;
         };
-        if name.is_empty() {
-            continue;
-        }
         let kind = entry.header().entry_type();
         let member = if kind.is_file() || kind == tar::EntryType::Continuous {
             let declared = entry.header().entry_size().unwrap_or(0);
@@ -170,46 +175,17 @@ fn scan_stream<R: Read>(
                 size: m.size,
                 content: Content::Measured(Arc::new(m)),
             }
-        } else if kind.is_symlink() || kind.is_hard_link() {
-            let target = entry
-                .link_name_bytes()
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default();
-            // A symlink is relative to its own directory; a hard link names a member.
-            let resolved = if kind.is_symlink() {
-                join_link(&name, &target)
-            } else {
-                normalize(&target)
-            };
-            match resolved {
-                Some(t) => Member {
-                    size: 0,
-                    content: Content::Link(t),
-                },
-                None => {
-                    notices.push(Notice {
-                        error: true,
-                        member: Some(name.clone()),
-                        message: format!("link {name} -> {target} escapes the archive root"),
-                    });
-                    continue;
-                }
-            }
+        } else if let Some(m) = link_member(&entry, &name, &mut notices) {
+            m
         } else {
             continue;
         };
-        if let Some(old) = members.get(&name) {
-            if !same_content(old, &member) {
-                notices.push(Notice {
-                    error: true,
-                    member: Some(name.clone()),
-                    message: format!(
-                        "archive holds two different members named {name}; the last one is used, as tar extraction would"
-                    ),
-                });
+        insert_member(&mut members, &mut notices, name, member, |m| {
+            match &m.content {
+                Content::Measured(x) => Some((x.digest, x.size)),
+                _ => None,
             }
-        }
-        members.insert(name, member);
+        });
     }
     // Read what follows the end-of-archive blocks: for a gzip or zstd wrapper this checks the
     // trailer (CRC and length), so a damaged wrapper is not silently accepted.
@@ -219,6 +195,188 @@ fn scan_stream<R: Read>(
         source,
     })?;
 
+    finish_archive(path, arg, options, wrapper, members, notices, count)
+}
+
+/// Index a plain tar file: read the headers, seek past the bodies, and leave every member to
+/// be measured on demand with positioned reads.
+fn index_file(
+    file: Arc<fs::File>,
+    path: String,
+    arg: &SourceArg,
+    options: &ScanOptions,
+) -> Result<Catalog, SourceError> {
+    let mut members: BTreeMap<String, Member> = BTreeMap::new();
+    let mut notices = Vec::new();
+    let mut archive = tar::Archive::new(&*file);
+    let entries = archive
+        .entries_with_seek()
+        .map_err(|source| SourceError::NotAnArchive {
+            path: path.clone(),
+            source,
+        })?;
+    let mut count: u64 = 0;
+    for entry in entries {
+        let entry = entry.map_err(|source| {
+            if count == 0 {
+                SourceError::NotAnArchive {
+                    path: path.clone(),
+                    source,
+                }
+            } else {
+                SourceError::Io {
+                    path: path.clone(),
+                    source,
+                }
+            }
+        })?;
+        count += 1;
+        if count > options.member_limit() {
+            return Err(SourceError::TooManyMembers {
+                path,
+                limit: options.member_limit(),
+            });
+        }
+        let Some(name) = member_name(&entry, &mut notices) else {
+            continue;
+        };
+        let kind = entry.header().entry_type();
+        let member = if kind.is_file() || kind == tar::EntryType::Continuous {
+            let len = entry.size();
+            let at = Location::Range {
+                file: file.clone(),
+                offset: entry.raw_file_position(),
+                len,
+            };
+            Member {
+                size: len,
+                content: Content::Lazy {
+                    at,
+                    cell: OnceLock::new(),
+                },
+            }
+        } else if let Some(m) = link_member(&entry, &name, &mut notices) {
+            m
+        } else {
+            continue;
+        };
+        insert_member(&mut members, &mut notices, name, member, |m| {
+            // Comparing a duplicate needs its digest: measure both now.
+            match &m.content {
+                Content::Lazy {
+                    at: Location::Range { file, offset, len },
+                    ..
+                } => {
+                    let r = crate::RangeReader {
+                        file,
+                        pos: *offset,
+                        end: offset + len,
+                    };
+                    measure_reader(r, algorithm_for(""), 0, &options.layer, None)
+                        .ok()
+                        .map(|x| (x.digest, x.size))
+                }
+                Content::Measured(x) => Some((x.digest, x.size)),
+                _ => None,
+            }
+        });
+    }
+    finish_archive(path, arg, options, Wrapper::None, members, notices, count)
+}
+
+/// The member's normalized name, or a notice when it escapes the archive root.
+fn member_name<R: Read>(entry: &tar::Entry<'_, R>, notices: &mut Vec<Notice>) -> Option<String> {
+    let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+    match normalize(&raw_name) {
+        Some(n) if n.is_empty() => None,
+        Some(n) => Some(n),
+        None => {
+            notices.push(Notice {
+                error: true,
+                member: Some(raw_name.clone()),
+                message: format!("member {raw_name:?} escapes the archive root; ignored"),
+            });
+            None
+        }
+    }
+}
+
+/// A symlink or hard link member, resolved to the member it names.
+fn link_member<R: Read>(
+    entry: &tar::Entry<'_, R>,
+    name: &str,
+    notices: &mut Vec<Notice>,
+) -> Option<Member> {
+    let kind = entry.header().entry_type();
+    if !(kind.is_symlink() || kind.is_hard_link()) {
+        return None;
+    }
+    let target = entry
+        .link_name_bytes()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    // A symlink is relative to its own directory; a hard link names a member.
+    let resolved = if kind.is_symlink() {
+        join_link(name, &target)
+    } else {
+        normalize(&target)
+    };
+    match resolved {
+        Some(t) => Some(Member {
+            size: 0,
+            content: Content::Link(t),
+        }),
+        None => {
+            notices.push(Notice {
+                error: true,
+                member: Some(name.to_owned()),
+                message: format!("link {name} -> {target} escapes the archive root"),
+            });
+            None
+        }
+    }
+}
+
+/// Insert a member; a second member of the same name with different content is an error
+/// (the last one wins, as tar extraction would have it).
+fn insert_member(
+    members: &mut BTreeMap<String, Member>,
+    notices: &mut Vec<Notice>,
+    name: String,
+    member: Member,
+    identity: impl Fn(&Member) -> Option<(ocisize_digest::Digest, u64)>,
+) {
+    if let Some(old) = members.get(&name) {
+        let same = match (&old.content, &member.content) {
+            (Content::Link(x), Content::Link(y)) => x == y,
+            (Content::Link(_), _) | (_, Content::Link(_)) => false,
+            _ => {
+                let (a, b) = (identity(old), identity(&member));
+                a.is_some() && a == b
+            }
+        };
+        if !same {
+            notices.push(Notice {
+                error: true,
+                member: Some(name.clone()),
+                message: format!(
+                    "archive holds two different members named {name}; the last one is used, as tar extraction would"
+                ),
+            });
+        }
+    }
+    members.insert(name, member);
+}
+
+fn finish_archive(
+    path: String,
+    arg: &SourceArg,
+    options: &ScanOptions,
+    wrapper: Wrapper,
+    members: BTreeMap<String, Member>,
+    notices: Vec<Notice>,
+    count: u64,
+) -> Result<Catalog, SourceError> {
     let has = |n: &str| members.contains_key(n);
     let detected = match (has("index.json"), has("manifest.json")) {
         (true, false) => Some(Format::OciArchive),
@@ -264,14 +422,6 @@ fn scan_stream<R: Read>(
         options: options.clone(),
         reference: arg.reference.clone(),
     })
-}
-
-fn same_content(a: &Member, b: &Member) -> bool {
-    match (&a.content, &b.content) {
-        (Content::Measured(x), Content::Measured(y)) => x.digest == y.digest && x.size == y.size,
-        (Content::Link(x), Content::Link(y)) => x == y,
-        _ => false,
-    }
 }
 
 /// List a layout directory. Files are opened only when an image needs them.
@@ -344,8 +494,8 @@ fn open_dir(
                     rel,
                     Member {
                         size: meta.len(),
-                        content: Content::File {
-                            path: file_path,
+                        content: Content::Lazy {
+                            at: Location::File(file_path),
                             cell: OnceLock::new(),
                         },
                     },
