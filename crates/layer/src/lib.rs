@@ -172,9 +172,116 @@ fn read_retry<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> 
     }
 }
 
-/// Read a whole layer blob from `raw` (to its end) and measure it.
-pub fn measure<R: Read>(mut raw: R, limits: &Limits) -> Result<LayerFacts, LayerError> {
+/// How a pump stopped early.
+enum Stop {
+    Read(io::Error, u64),
+    TooLarge,
+    Worker,
+}
+
+/// The hashing and tar-walking half of the pipeline.
+struct Sink {
+    hasher: Hasher,
+    walker: TarWalker,
+}
+
+impl Sink {
+    fn new(limits: &Limits) -> Self {
+        Sink {
+            hasher: Hasher::new(Algorithm::Sha256),
+            walker: TarWalker::new(limits.max_entries),
+        }
+    }
+
+    fn update(&mut self, chunk: &[u8]) {
+        self.hasher.update(chunk);
+        self.walker.update(chunk);
+    }
+}
+
+/// Read, hash and walk on one thread.
+fn pump_serial(r: &mut dyn Read, limits: &Limits) -> Result<(Sink, u64), Stop> {
     let mut buf = AlignedBuf::new();
+    let mut sink = Sink::new(limits);
+    let mut total: u64 = 0;
+    loop {
+        let b = buf.get();
+        let n = read_retry(r, b).map_err(|e| Stop::Read(e, total))?;
+        if n == 0 {
+            return Ok((sink, total));
+        }
+        total += n as u64;
+        if total > limits.max_uncompressed_bytes {
+            return Err(Stop::TooLarge);
+        }
+        sink.update(&b[..n]);
+    }
+}
+
+/// Buffers in flight between the two stages.
+const IN_FLIGHT: usize = 4;
+
+/// Two stages: this thread reads (and so decompresses) into recycled aligned buffers and does
+/// nothing else; a second thread hashes the uncompressed stream and walks the tar headers.
+/// Decompression is the slowest stage, so keeping its thread free of other work is what
+/// makes a compressed layer cost about its inflate time.
+fn pump_two_stage(r: &mut dyn Read, limits: &Limits) -> Result<(Sink, u64), Stop> {
+    use std::sync::mpsc::sync_channel;
+    let (full_tx, full_rx) = sync_channel::<(AlignedBuf, usize)>(IN_FLIGHT);
+    let (empty_tx, empty_rx) = sync_channel::<AlignedBuf>(IN_FLIGHT);
+    for _ in 0..IN_FLIGHT {
+        // The channel has room for every buffer, so this cannot block or fail.
+        let _ = empty_tx.send(AlignedBuf::new());
+    }
+    std::thread::scope(|s| {
+        let worker = s.spawn(move || {
+            let mut sink = Sink::new(limits);
+            for (mut buf, n) in full_rx {
+                sink.update(&buf.get()[..n]);
+                // The reader may have stopped; a buffer nobody wants is simply dropped.
+                let _ = empty_tx.send(buf);
+            }
+            sink
+        });
+        let mut total: u64 = 0;
+        let mut outcome = Ok(());
+        while let Ok(mut buf) = empty_rx.recv() {
+            let n = match read_retry(r, buf.get()) {
+                Ok(n) => n,
+                Err(e) => {
+                    outcome = Err(Stop::Read(e, total));
+                    break;
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+            if total > limits.max_uncompressed_bytes {
+                outcome = Err(Stop::TooLarge);
+                break;
+            }
+            if full_tx.send((buf, n)).is_err() {
+                break;
+            }
+        }
+        drop(full_tx);
+        let sink = worker.join().map_err(|_| Stop::Worker)?;
+        outcome.map(|()| (sink, total))
+    })
+}
+
+fn two_stages_available() -> bool {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get())) > 1
+}
+
+/// Read a whole layer blob from `raw` (to its end) and measure it.
+///
+/// Compressed layers are decompressed on the calling thread while a second thread hashes and
+/// walks the output (when the machine has more than one core); plain tar layers are hashed
+/// and walked on the calling thread, where reading costs little.
+pub fn measure<R: Read>(mut raw: R, limits: &Limits) -> Result<LayerFacts, LayerError> {
     // Read enough to sniff the magic.
     let mut head = Vec::with_capacity(8);
     while head.len() < 4 {
@@ -187,63 +294,50 @@ pub fn measure<R: Read>(mut raw: R, limits: &Limits) -> Result<LayerFacts, Layer
     }
     let compression = Compression::sniff(&head);
     let chained = io::Cursor::new(head).chain(raw);
-    let mut hasher = Hasher::new(Algorithm::Sha256);
-    let mut walker = TarWalker::new(limits.max_entries);
-    let mut total: u64 = 0;
-    let mut pump = |r: &mut dyn Read, buf: &mut AlignedBuf| -> Result<(), (io::Error, u64)> {
-        let b = buf.get();
-        loop {
-            let n = read_retry(r, b).map_err(|e| (e, total))?;
-            if n == 0 {
-                return Ok(());
-            }
-            total += n as u64;
-            if total > limits.max_uncompressed_bytes {
-                return Err((io::Error::other("limit"), u64::MAX));
-            }
-            hasher.update(&b[..n]);
-            walker.update(&b[..n]);
+    let pump = |r: &mut dyn Read| {
+        if compression != Compression::None && two_stages_available() {
+            pump_two_stage(r, limits)
+        } else {
+            pump_serial(r, limits)
         }
     };
     let result = match compression {
         Compression::None => {
             let mut r = chained;
-            pump(&mut r, &mut buf)
+            pump(&mut r)
         }
         Compression::Gzip => {
             let mut r = flate2::read::MultiGzDecoder::new(chained);
-            pump(&mut r, &mut buf)
+            pump(&mut r)
         }
         Compression::Zstd => match zstd::stream::read::Decoder::new(chained) {
-            Ok(mut r) => pump(&mut r, &mut buf),
-            Err(e) => Err((e, 0)),
+            Ok(mut r) => pump(&mut r),
+            Err(e) => Err(Stop::Read(e, 0)),
         },
     };
     match result {
-        Ok(()) => {}
-        Err((_, u64::MAX)) => {
-            return Err(LayerError::TooLarge {
-                limit: limits.max_uncompressed_bytes,
-            })
-        }
-        Err((e, offset)) => {
-            return Err(if compression == Compression::None {
-                LayerError::Io(e)
-            } else {
-                LayerError::Decompress {
-                    compression,
-                    offset,
-                    source: e,
-                }
-            })
-        }
+        Ok((sink, total)) => Ok(LayerFacts {
+            compression,
+            uncompressed_size: total,
+            diff_id: sink.hasher.finalize(),
+            tar: sink.walker.finish(),
+        }),
+        Err(Stop::TooLarge) => Err(LayerError::TooLarge {
+            limit: limits.max_uncompressed_bytes,
+        }),
+        Err(Stop::Worker) => Err(LayerError::Io(io::Error::other(
+            "the hashing thread stopped unexpectedly",
+        ))),
+        Err(Stop::Read(e, offset)) => Err(if compression == Compression::None {
+            LayerError::Io(e)
+        } else {
+            LayerError::Decompress {
+                compression,
+                offset,
+                source: e,
+            }
+        }),
     }
-    Ok(LayerFacts {
-        compression,
-        uncompressed_size: total,
-        diff_id: hasher.finalize(),
-        tar: walker.finish(),
-    })
 }
 
 #[cfg(test)]

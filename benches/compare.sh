@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Time ocisize against real peers on the same image, in one interleaved hyperfine run.
+#
+#   benches/compare.sh [--size MiB] [--runs N] [--keep] [--umoci-unpack]
+#
+# Builds an image of about SIZE MiB (default 1024) from this machine's own files with umoci
+# (gzip layer) and skopeo (zstd layout, oci-archive, docker-archive), then times:
+#   ocisize inspect            on each format
+#   sha256sum + gzip -dc | sha256sum       (what people do by hand to check a gzip layer)
+#   the same with pigz, and openssl dgst + pigz
+#   sha256sum / openssl + zstd -dc         (zstd layer)
+#   openssl dgst -sha256                   (uncompressed layer: the hashing bound)
+#   skopeo copy oci:... docker-archive:... (gunzips and hashes)
+#   umoci unpack                           (only with --umoci-unpack: 20-40 s a run)
+# and prints medians, ratios and ocisize's peak RSS (/usr/bin/time -v).
+# Peers that are not installed are skipped and reported; the script fails only when it is
+# itself broken (CI runs it with --size 16 --runs 2).
+set -euo pipefail
+
+size=1024
+runs=5
+keep=0
+unpack=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --size) size=$2; shift 2 ;;
+        --runs) runs=$2; shift 2 ;;
+        --keep) keep=1; shift ;;
+        --umoci-unpack) unpack=1; shift ;;
+        *) echo "usage: $0 [--size MiB] [--runs N] [--keep] [--umoci-unpack]" >&2; exit 2 ;;
+    esac
+done
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=${OCISIZE_BENCH_DIR:-$(mktemp -d /tmp/ocisize-bench.XXXXXX)}
+mkdir -p "$work"
+cleanup() { [ "$keep" = 1 ] || rm -rf "$work"; }
+trap cleanup EXIT
+
+have() { command -v "$1" >/dev/null 2>&1; }
+for t in umoci skopeo hyperfine; do
+    if ! have "$t"; then
+        echo "compare.sh: $t is not installed (apt-get install umoci skopeo hyperfine); nothing to compare" >&2
+        exit 0
+    fi
+done
+
+echo "== building ocisize (release)"
+cargo build --release --quiet --manifest-path "$root/Cargo.toml" --bin ocisize
+ocisize="$root/target/release/ocisize"
+
+echo "== collecting ~${size} MiB of this machine's files"
+rootfs="$work/bundle/rootfs"
+if [ ! -f "$work/oci/index.json" ]; then
+    rm -rf "$work/oci" "$work/bundle"
+    umoci init --layout "$work/oci" >/dev/null
+    umoci new --image "$work/oci:img" >/dev/null
+    umoci unpack --image "$work/oci:img" "$work/bundle" >/dev/null
+    # Regular files from /usr, in a stable order, until the budget is spent.
+    python3 - "$size" "$rootfs" <<'EOF'
+import os, shutil, sys
+budget = int(sys.argv[1]) << 20
+dst = sys.argv[2]
+total = 0
+for base in ("/usr/lib", "/usr/share", "/usr/bin", "/usr/libexec", "/opt", "/root/.rustup"):
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames.sort()
+        for f in sorted(filenames):
+            p = os.path.join(dirpath, f)
+            try:
+                st = os.lstat(p)
+            except OSError:
+                continue
+            if not os.path.isfile(p) or os.path.islink(p) or st.st_size == 0:
+                continue
+            t = os.path.join(dst, p.lstrip("/"))
+            os.makedirs(os.path.dirname(t), exist_ok=True)
+            try:
+                shutil.copyfile(p, t)
+            except OSError:
+                continue
+            total += st.st_size
+            if total >= budget:
+                print(f"{total} bytes in files")
+                sys.exit(0)
+print(f"{total} bytes in files (all that was found)")
+EOF
+    umoci repack --image "$work/oci:img" "$work/bundle" >/dev/null
+    rm -rf "$work/bundle"
+    skopeo copy --quiet "oci:$work/oci:img" "oci-archive:$work/img.oci.tar:img"
+    skopeo copy --quiet --dest-compress-format zstd "oci:$work/oci:img" "oci:$work/oci-zstd:img"
+    skopeo copy --quiet "oci:$work/oci:img" "docker-archive:$work/img.docker.tar:ocisize/bench:latest"
+fi
+
+layer_of() { # the largest blob of a layout
+    ls -S "$1"/blobs/sha256/* | head -1
+}
+gz=$(layer_of "$work/oci")
+zst=$(layer_of "$work/oci-zstd")
+tarfile=$(tar -tvf "$work/img.docker.tar" | sort -k3 -n | tail -1 | awk '{print $6}')
+tar -xf "$work/img.docker.tar" -C "$work" "$tarfile"
+plain="$work/$tarfile"
+printf '== layer: gzip %s bytes, zstd %s bytes, tar %s bytes\n' \
+    "$(stat -c %s "$gz")" "$(stat -c %s "$zst")" "$(stat -c %s "$plain")"
+
+cmds=()
+names=()
+add() { names+=("$1"); cmds+=("$2"); }
+add "ocisize oci-archive (gzip)" "$ocisize inspect --no-progress $work/img.oci.tar"
+add "ocisize oci layout (gzip)" "$ocisize inspect --no-progress $work/oci"
+add "ocisize oci layout (zstd)" "$ocisize inspect --no-progress $work/oci-zstd"
+add "ocisize docker-archive (tar)" "$ocisize inspect --no-progress $work/img.docker.tar"
+add "ocisize docker-archive via stdin" "$ocisize inspect --no-progress - < $work/img.docker.tar"
+add "sha256sum + gzip -dc | sha256sum" "sha256sum $gz && gzip -dc $gz | sha256sum"
+have pigz && add "sha256sum + pigz -dc | sha256sum" "sha256sum $gz && pigz -dc $gz | sha256sum"
+have pigz && add "openssl + pigz -dc | openssl" "openssl dgst -sha256 $gz && pigz -dc $gz | openssl dgst -sha256"
+have zstd && add "sha256sum + zstd -dc | sha256sum" "sha256sum $zst && zstd -qdc $zst | sha256sum"
+have zstd && add "openssl + zstd -dc | openssl" "openssl dgst -sha256 $zst && zstd -qdc $zst | openssl dgst -sha256"
+add "openssl dgst -sha256 (tar layer)" "openssl dgst -sha256 $plain"
+add "skopeo copy oci: -> docker-archive:" "rm -f $work/out.tar && skopeo copy --quiet oci:$work/oci:img docker-archive:$work/out.tar:x/y:z"
+add "skopeo inspect oci:" "skopeo inspect oci:$work/oci:img"
+[ "$unpack" = 1 ] && add "umoci unpack" "rm -rf $work/unpacked && umoci unpack --image $work/oci:img $work/unpacked"
+
+args=()
+for i in "${!cmds[@]}"; do args+=(--command-name "${names[$i]}" "${cmds[$i]}"); done
+echo "== timing (${runs} runs each, hot page cache, interleaved by hyperfine's order)"
+hyperfine --style basic --warmup 1 --runs "$runs" --export-json "$work/times.json" "${args[@]}" >/dev/null
+
+echo "== peak RSS of ocisize"
+for f in "$work/img.oci.tar" "$work/oci" "$work/oci-zstd" "$work/img.docker.tar"; do
+    rss=$(/usr/bin/time -f %M "$ocisize" inspect --no-progress "$f" 2>&1 >/dev/null | tail -1)
+    printf '  %-40s %6d KiB\n' "$(basename "$f")" "$rss"
+done
+
+python3 - "$work/times.json" <<'EOF'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+print("== medians")
+for name, x in r.items():
+    print(f"  {name:<40} {x['median']:8.3f} s  (min {x['min']:.3f}, max {x['max']:.3f})")
+def ratio(peer, ours):
+    if peer in r and ours in r:
+        print(f"  {peer:<40} / {ours:<32} = {r[peer]['median'] / r[ours]['median']:5.2f}x")
+print("== ratios (peer median / ocisize median; > 1 means ocisize is faster)")
+g = "ocisize oci-archive (gzip)"
+for peer in ["sha256sum + gzip -dc | sha256sum", "sha256sum + pigz -dc | sha256sum",
+             "openssl + pigz -dc | openssl", "skopeo copy oci: -> docker-archive:", "umoci unpack"]:
+    ratio(peer, g)
+z = "ocisize oci layout (zstd)"
+for peer in ["sha256sum + zstd -dc | sha256sum", "openssl + zstd -dc | openssl"]:
+    ratio(peer, z)
+ratio("openssl dgst -sha256 (tar layer)", "ocisize docker-archive (tar)")
+EOF
