@@ -276,23 +276,133 @@ fn two_stages_available() -> bool {
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get())) > 1
 }
 
+/// One pass over a blob: its own size and digest, and what it holds as a layer.
+#[derive(Debug)]
+pub struct BlobMeasurement {
+    /// Bytes in the blob.
+    pub size: u64,
+    /// Digest of the blob's bytes as read.
+    pub digest: Digest,
+    /// The layer measurement. A blob that is not a layer (a config, say) gives a
+    /// [`LayerFacts`] whose `tar` is an error, or a [`LayerError`] if it looked compressed.
+    pub layer: Result<LayerFacts, LayerError>,
+}
+
+/// Counts and (unless told not to) hashes the raw blob; remembers a failure of the raw
+/// reader so that it is not mistaken for a corrupt layer.
+struct RawReader<R> {
+    inner: R,
+    hasher: Option<Hasher>,
+    count: u64,
+    failed: Option<io::Error>,
+}
+
+impl<R: Read> Read for RawReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                if let Some(h) = self.hasher.as_mut() {
+                    h.update(&buf[..n]);
+                }
+                self.count += n as u64;
+                Ok(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
+            Err(e) => {
+                let copy = io::Error::new(e.kind(), e.to_string());
+                self.failed = Some(e);
+                Err(copy)
+            }
+        }
+    }
+}
+
+/// Read a whole blob from `raw` (to its end): its size and digest (with `algorithm`), and its
+/// layer facts, in one pass.
+///
+/// A plain-tar blob hashed with sha256 is hashed once: its digest is its diffID. An error is
+/// returned only when reading `raw` fails; a blob that does not decompress still gets its size
+/// and digest (the rest of it is read after the decoder gives up).
+pub fn measure_blob<R: Read>(
+    raw: R,
+    algorithm: Algorithm,
+    limits: &Limits,
+) -> io::Result<BlobMeasurement> {
+    let mut reader = RawReader {
+        inner: raw,
+        hasher: None,
+        count: 0,
+        failed: None,
+    };
+    let head = sniff_head(&mut reader).map_err(|e| reader.failed.take().unwrap_or(e))?;
+    let compression = Compression::sniff(&head);
+    let shared = compression == Compression::None && algorithm == Algorithm::Sha256;
+    if !shared {
+        let mut h = Hasher::new(algorithm);
+        h.update(&head);
+        reader.hasher = Some(h);
+    }
+    let layer = measure_sniffed(head, compression, &mut reader, limits);
+    if let Some(e) = reader.failed.take() {
+        return Err(e);
+    }
+    let (digest, size) = match (&layer, reader.hasher.take()) {
+        (_, Some(h)) => {
+            // The decoder may have stopped early: the digest covers the whole blob.
+            let mut rest = RawReader {
+                inner: &mut reader.inner,
+                hasher: Some(h),
+                count: 0,
+                failed: None,
+            };
+            io::copy(&mut rest, &mut io::sink())?;
+            let h = rest.hasher.take().map(Hasher::finalize);
+            let digest = h.unwrap_or_else(|| Digest::of(algorithm, b""));
+            (digest, reader.count + rest.count)
+        }
+        (Ok(f), None) => (f.diff_id, f.uncompressed_size),
+        (Err(_), None) => {
+            // Only a read failure can stop a plain tar early, and that returned above.
+            return Err(io::Error::other("plain layer stopped before its end"));
+        }
+    };
+    Ok(BlobMeasurement {
+        size,
+        digest,
+        layer,
+    })
+}
+
+fn sniff_head<R: Read>(raw: &mut R) -> io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(8);
+    while head.len() < 4 {
+        let mut b = [0u8; 4];
+        let n = read_retry(raw, &mut b[..4 - head.len()])?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&b[..n]);
+    }
+    Ok(head)
+}
+
 /// Read a whole layer blob from `raw` (to its end) and measure it.
 ///
 /// Compressed layers are decompressed on the calling thread while a second thread hashes and
 /// walks the output (when the machine has more than one core); plain tar layers are hashed
 /// and walked on the calling thread, where reading costs little.
 pub fn measure<R: Read>(mut raw: R, limits: &Limits) -> Result<LayerFacts, LayerError> {
-    // Read enough to sniff the magic.
-    let mut head = Vec::with_capacity(8);
-    while head.len() < 4 {
-        let mut b = [0u8; 4];
-        let n = read_retry(&mut raw, &mut b[..4 - head.len()]).map_err(LayerError::Io)?;
-        if n == 0 {
-            break;
-        }
-        head.extend_from_slice(&b[..n]);
-    }
+    let head = sniff_head(&mut raw).map_err(LayerError::Io)?;
     let compression = Compression::sniff(&head);
+    measure_sniffed(head, compression, raw, limits)
+}
+
+fn measure_sniffed<R: Read>(
+    head: Vec<u8>,
+    compression: Compression,
+    raw: R,
+    limits: &Limits,
+) -> Result<LayerFacts, LayerError> {
     let chained = io::Cursor::new(head).chain(raw);
     let pump = |r: &mut dyn Read| {
         if compression != Compression::None && two_stages_available() {
@@ -301,10 +411,15 @@ pub fn measure<R: Read>(mut raw: R, limits: &Limits) -> Result<LayerFacts, Layer
             pump_serial(r, limits)
         }
     };
+    // A plain tar cannot be a decompression bomb: the limit is on what decompression adds.
+    let plain_limits = Limits {
+        max_uncompressed_bytes: u64::MAX,
+        ..limits.clone()
+    };
     let result = match compression {
         Compression::None => {
             let mut r = chained;
-            pump(&mut r)
+            pump_serial(&mut r, &plain_limits)
         }
         Compression::Gzip => {
             let mut r = flate2::read::MultiGzDecoder::new(chained);

@@ -368,3 +368,63 @@ proptest! {
         prop_assert_eq!(s.docker_overlay2_size, overlay);
     }
 }
+
+#[test]
+fn blob_digest_and_size_in_the_same_pass() {
+    let tar = build(&sample());
+    let gz = gzip(&tar);
+    for (blob, alg) in [
+        (&tar, Algorithm::Sha256),
+        (&tar, Algorithm::Sha512),
+        (&gz, Algorithm::Sha256),
+        (&gz, Algorithm::Sha512),
+    ] {
+        let m = measure_blob(&blob[..], alg, &Limits::default()).unwrap();
+        assert_eq!(m.size, blob.len() as u64);
+        assert_eq!(m.digest, Digest::of(alg, blob));
+        assert_eq!(
+            m.layer.unwrap().diff_id,
+            Digest::of(Algorithm::Sha256, &tar)
+        );
+    }
+    // A gzip blob that stops decoding half way still gets the digest of all its bytes.
+    let mut bad = gz.clone();
+    let n = bad.len();
+    bad[n / 2] ^= 0xff;
+    bad[n / 2 + 1] ^= 0xff;
+    let m = measure_blob(&bad[..], Algorithm::Sha256, &Limits::default()).unwrap();
+    assert!(m.layer.is_err());
+    assert_eq!(
+        (m.size, m.digest),
+        (n as u64, Digest::of(Algorithm::Sha256, &bad))
+    );
+    // So does a bomb stopped at the limit.
+    let zeros = gzip(&vec![0u8; 4 << 20]);
+    let limits = Limits {
+        max_uncompressed_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let m = measure_blob(&zeros[..], Algorithm::Sha256, &limits).unwrap();
+    assert!(matches!(m.layer, Err(LayerError::TooLarge { .. })));
+    assert_eq!(m.digest, Digest::of(Algorithm::Sha256, &zeros));
+}
+
+#[test]
+fn a_failing_reader_is_an_error_not_a_corrupt_layer() {
+    struct Failing(usize);
+    impl Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0 == 0 {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "disk gone"));
+            }
+            let n = self.0.min(buf.len());
+            buf[..n].fill(0x1f);
+            self.0 -= n;
+            Ok(n)
+        }
+    }
+    let e = measure_blob(Failing(10_000), Algorithm::Sha256, &Limits::default()).unwrap_err();
+    assert_eq!(e.to_string(), "disk gone");
+    let e = measure_blob(Failing(0), Algorithm::Sha256, &Limits::default()).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+}

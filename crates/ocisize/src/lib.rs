@@ -78,3 +78,22 @@ pub fn inspect(arg: &SourceArg, options: &Options) -> Result<Report, InspectErro
     let catalog = ocisize_source::Catalog::open(arg, &options.scan)?;
     Ok(resolve::report(&catalog, options))
 }
+
+/// Inspect an archive read from any reader (plain tar, or gzip/zstd-wrapped), in one
+/// streaming pass. `name` is how the report names the input.
+///
+/// ```
+/// let tar = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"),
+///     "/../../testdata/corpus/tiny.dockerd.save.tar")).unwrap();
+/// let report = ocisize::inspect_reader(&tar[..], "tiny.tar", &Default::default()).unwrap();
+/// assert!(report.verified());
+/// assert_eq!(report.images[0].printed.docker.as_deref(), Some("2.31MB"));
+/// ```
+pub fn inspect_reader<R: std::io::Read>(
+    reader: R,
+    name: &str,
+    options: &Options,
+) -> Result<Report, InspectError> {
+    let catalog = ocisize_source::Catalog::from_reader(reader, name, None, &options.scan)?;
+    Ok(resolve::report(&catalog, options))
+}

@@ -1,7 +1,7 @@
 //! Every image of the real-tool corpus, inspected and checked against what the tools
 //! themselves reported (`testdata/corpus/reference.json`, see `testdata/README.md`).
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use std::path::{Path, PathBuf};
 

@@ -353,6 +353,22 @@ impl Catalog {
         scan::open(arg, options)
     }
 
+    /// Read an archive (plain, gzip- or zstd-wrapped) from any reader, in one streaming pass,
+    /// as `-` reads standard input. `name` is what reports call the input.
+    pub fn from_reader<R: io::Read>(
+        reader: R,
+        name: &str,
+        format: Option<Format>,
+        options: &ScanOptions,
+    ) -> Result<Catalog, SourceError> {
+        let arg = SourceArg {
+            input: Input::Stdin,
+            format,
+            reference: None,
+        };
+        scan::scan_stream(reader, name.to_owned(), &arg, options)
+    }
+
     /// The detected (or forced) format.
     pub fn format(&self) -> Format {
         self.format

@@ -3,7 +3,7 @@
 use std::io::{self, Read};
 use std::sync::Arc;
 
-use ocisize_digest::{Algorithm, Digest, HashingReader};
+use ocisize_digest::{Algorithm, Digest};
 use ocisize_layer::{LayerError, LayerFacts, Limits};
 
 /// What one pass over a member's bytes found.
@@ -20,28 +20,18 @@ pub struct Measured {
     pub layer: Result<LayerFacts, Arc<LayerError>>,
 }
 
-/// Reads through a hasher and keeps the bytes while they may be a small JSON document.
+/// Keeps the bytes while they may be a small JSON document, and reports progress.
 struct Capture<'a, R> {
-    inner: HashingReader<R>,
+    inner: R,
     keep: Option<Vec<u8>>,
     limit: u64,
     decided: bool,
-    read_error: Option<io::Error>,
     progress: Option<&'a (dyn Fn(u64) + Send + Sync)>,
 }
 
 impl<R: Read> Read for Capture<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = match self.inner.read(buf) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(e),
-            Err(e) => {
-                // Remember the input's own failure so it is not mistaken for a corrupt layer.
-                let copy = io::Error::new(e.kind(), e.to_string());
-                self.read_error = Some(e);
-                return Err(copy);
-            }
-        };
+        let n = self.inner.read(buf)?;
         if let Some(p) = self.progress {
             p(n as u64);
         }
@@ -66,7 +56,7 @@ impl<R: Read> Read for Capture<'_, R> {
 }
 
 /// Measure a member: hash its bytes with `algorithm`, keep it if it is a JSON document of at
-/// most `keep` bytes, and run [`ocisize_layer::measure`] over it, all in one pass.
+/// most `keep` bytes, and run [`ocisize_layer::measure_blob`] over it, all in one pass.
 ///
 /// An error is returned only when reading `reader` itself fails; a member that is not a
 /// valid layer yields a [`Measured`] whose `layer` is an error.
@@ -78,33 +68,22 @@ pub fn measure_reader<R: Read>(
     progress: Option<&(dyn Fn(u64) + Send + Sync)>,
 ) -> io::Result<Measured> {
     let mut cap = Capture {
-        inner: HashingReader::new(reader, algorithm),
+        inner: reader,
         keep: Some(Vec::new()),
         limit: keep,
         decided: false,
-        read_error: None,
         progress,
     };
-    let layer = ocisize_layer::measure(&mut cap, limits);
-    if let Some(e) = cap.read_error.take() {
-        return Err(e);
-    }
-    // A layer that failed to decode (or hit a limit) stops early: read the rest so the raw
-    // digest and size cover the whole member.
-    io::copy(&mut cap, &mut io::sink())?;
-    if let Some(e) = cap.read_error.take() {
-        return Err(e);
-    }
+    let m = ocisize_layer::measure_blob(&mut cap, algorithm, limits)?;
     let data = if cap.decided {
         cap.keep.take().map(Arc::from)
     } else {
         None
     };
-    let (digest, size, _) = cap.inner.finish();
     Ok(Measured {
-        size,
-        digest,
+        size: m.size,
+        digest: m.digest,
         data,
-        layer: layer.map_err(Arc::new),
+        layer: m.layer.map_err(Arc::new),
     })
 }

@@ -68,7 +68,7 @@ impl<R: Read> Read for Progress<R> {
     }
 }
 
-fn scan_stream<R: Read>(
+pub(crate) fn scan_stream<R: Read>(
     raw: R,
     path: String,
     arg: &SourceArg,

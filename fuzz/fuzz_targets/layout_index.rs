@@ -1,0 +1,7 @@
+//! An OCI layout's index.json.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = ocisize_spec::parse_layout_index(data, &Default::default());
+});
