@@ -46,8 +46,9 @@ for t in umoci skopeo hyperfine; do
 done
 
 echo "== building ocisize (release)"
-cargo build --release --quiet --manifest-path "$root/Cargo.toml" --bin ocisize
+cargo build --release --quiet --manifest-path "$root/Cargo.toml" --bin ocisize --bin inflate_bound
 ocisize="$root/target/release/ocisize"
+bound="$root/target/release/inflate_bound"
 
 echo "== collecting ~${size} MiB of this machine's files"
 rootfs="$work/bundle/rootfs"
@@ -111,6 +112,8 @@ add "ocisize oci layout (gzip)" "$ocisize inspect --no-progress $work/oci"
 add "ocisize oci layout (zstd)" "$ocisize inspect --no-progress $work/oci-zstd"
 add "ocisize docker-archive (tar)" "$ocisize inspect --no-progress $work/img.docker.tar"
 add "ocisize docker-archive via stdin" "$ocisize inspect --no-progress - < $work/img.docker.tar"
+add "inflate alone (gzip, 1 thread)" "$bound $gz 2>/dev/null"
+add "inflate alone (zstd, 1 thread)" "$bound $zst 2>/dev/null"
 add "sha256sum + gzip -dc | sha256sum" "sha256sum $gz && gzip -dc $gz | sha256sum"
 have pigz && add "sha256sum + pigz -dc | sha256sum" "sha256sum $gz && pigz -dc $gz | sha256sum"
 have pigz && add "openssl + pigz -dc | openssl" "openssl dgst -sha256 $gz && pigz -dc $gz | openssl dgst -sha256"
@@ -132,8 +135,9 @@ for f in "$work/img.oci.tar" "$work/oci" "$work/oci-zstd" "$work/img.docker.tar"
     printf '  %-40s %6d KiB\n' "$(basename "$f")" "$rss"
 done
 
-python3 - "$work/times.json" <<'EOF'
-import json, sys
+TAR_BYTES=$(stat -c %s "$plain") python3 - "$work/times.json" <<'EOF'
+import json, os, sys
+TAR_BYTES = int(os.environ["TAR_BYTES"])
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
 print("== medians")
 for name, x in r.items():
@@ -150,4 +154,12 @@ z = "ocisize oci layout (zstd)"
 for peer in ["sha256sum + zstd -dc | sha256sum", "openssl + zstd -dc | openssl"]:
     ratio(peer, z)
 ratio("openssl dgst -sha256 (tar layer)", "ocisize docker-archive (tar)")
+print("== ocisize against the single-thread decompression bound (< 1.1 is the target)")
+for ours, b in [(g, "inflate alone (gzip, 1 thread)"), (z, "inflate alone (zstd, 1 thread)")]:
+    if ours in r and b in r:
+        print(f"  {ours:<40} / {b:<32} = {r[ours]['median'] / r[b]['median']:5.2f}x")
+print("== throughput")
+for name in ["ocisize docker-archive (tar)", "ocisize docker-archive via stdin"]:
+    if name in r:
+        print(f"  {name:<40} {TAR_BYTES / r[name]['median'] / 1e9:5.2f} GB/s of layer")
 EOF

@@ -129,14 +129,8 @@ fn whole(c: &mut Criterion) {
     };
     add("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#);
     add(format!("blobs/sha256/{}", layer_d.hex()), &gz);
-    add(
-        format!("blobs/sha256/{}", config_d.hex()),
-        config.as_bytes(),
-    );
-    add(
-        format!("blobs/sha256/{}", manifest_d.hex()),
-        manifest.as_bytes(),
-    );
+    add(format!("blobs/sha256/{}", config_d.hex()), config.as_bytes());
+    add(format!("blobs/sha256/{}", manifest_d.hex()), manifest.as_bytes());
     add("index.json".into(), index.as_bytes());
     let archive = b.into_inner().unwrap();
     let dir = tempfile::tempdir().unwrap();

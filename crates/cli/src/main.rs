@@ -51,6 +51,10 @@ struct InspectArgs {
     /// Never show a progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// Read only the documents, not the layers: fast, and nothing is verified. Figures that
+    /// need layer contents are unknown.
+    #[arg(long)]
+    no_verify: bool,
     /// Stop decompressing a layer after this many bytes (decompression-bomb guard).
     #[arg(long, value_name = "BYTES")]
     max_uncompressed: Option<u64>,
@@ -71,8 +75,7 @@ fn main() -> ExitCode {
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
-        c.downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+        c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
     })
 }
 
@@ -105,6 +108,7 @@ fn inspect(args: &InspectArgs) -> anyhow::Result<ExitCode> {
         if let Some(j) = args.jobs {
             options.jobs = j.max(1);
         }
+        options.verify = !args.no_verify;
         if let Some(m) = args.max_uncompressed {
             options.scan.layer.max_uncompressed_bytes = m;
         }
@@ -156,10 +160,7 @@ fn progress_bar(arg: &SourceArg, disabled: bool) -> Option<indicatif::ProgressBa
         return None;
     }
     let total = match &arg.input {
-        Input::Path(p) => std::fs::metadata(p)
-            .ok()
-            .filter(|m| m.is_file())
-            .map(|m| m.len()),
+        Input::Path(p) => std::fs::metadata(p).ok().filter(|m| m.is_file()).map(|m| m.len()),
         Input::Stdin => None,
     };
     let bar = match total {

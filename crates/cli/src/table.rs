@@ -19,11 +19,7 @@ fn name_of(i: &ImageReport) -> String {
 
 /// Write one report as a table.
 pub fn write_report<W: Write>(w: &mut W, r: &Report, layers: bool) -> io::Result<()> {
-    writeln!(
-        w,
-        "{} ({}, compression {})",
-        r.source.path, r.source.format, r.source.compression
-    )?;
+    writeln!(w, "{} ({}, compression {})", r.source.path, r.source.format, r.source.compression)?;
     let header = [
         "IMAGE",
         "ID",
@@ -48,11 +44,7 @@ pub fn write_report<W: Write>(w: &mut W, r: &Report, layers: bool) -> io::Result
             opt(i.sizes.docker_vfs),
             opt(i.sizes.podman),
             opt(i.sizes.containerd),
-            if i.verified {
-                "yes".into()
-            } else {
-                "NO".into()
-            },
+            if i.verified { "yes".into() } else { "NO".into() },
         ]);
     }
     write_rows(w, &rows)?;
@@ -103,9 +95,7 @@ pub fn write_report<W: Write>(w: &mut W, r: &Report, layers: bool) -> io::Result
                 let f = l.files.clone().unwrap_or_default();
                 rows.push(vec![
                     l.digest.map(|d| d.short()).unwrap_or_else(|| "?".into()),
-                    l.compression
-                        .map(|c| c.name().to_string())
-                        .unwrap_or_else(|| "?".into()),
+                    l.compression.map(|c| c.name().to_string()).unwrap_or_else(|| "?".into()),
                     opt(l.compressed_size),
                     opt(l.uncompressed_size),
                     f.files.to_string(),
@@ -147,13 +137,7 @@ fn exact(v: Option<u64>) -> String {
 fn write_rows<W: Write>(w: &mut W, rows: &[Vec<String>]) -> io::Result<()> {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
         .collect();
     for r in rows {
         let mut line = String::new();

@@ -9,19 +9,13 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 
 fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/corpus")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/corpus").join(name)
 }
 
 fn ocisize(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ocisize"));
     cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    });
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
     let mut child = cmd.spawn().expect("spawn ocisize");
     if let Some(data) = stdin {
         let mut si = child.stdin.take().expect("stdin");
@@ -39,19 +33,12 @@ fn ocisize(args: &[&str], stdin: Option<&[u8]>) -> Output {
 
 fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
+        panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
     })
 }
 
 fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
 fn code(out: &Output) -> i32 {
@@ -105,10 +92,7 @@ fn tmp(name: &str, data: &[u8]) -> (tempfile::TempDir, PathBuf) {
 
 #[test]
 fn inspects_docker_save_with_docker_figures() {
-    let out = ocisize(
-        &["inspect", corpus("tiny.dockerd.save.tar").to_str().unwrap()],
-        None,
-    );
+    let out = ocisize(&["inspect", corpus("tiny.dockerd.save.tar").to_str().unwrap()], None);
     assert_eq!(code(&out), 0, "{}", text(&out));
     let t = text(&out);
     assert!(t.contains("ocisize/tiny:latest"), "{t}");
@@ -120,11 +104,7 @@ fn inspects_docker_save_with_docker_figures() {
 #[test]
 fn json_has_the_documented_shape() {
     let out = ocisize(
-        &[
-            "inspect",
-            "--json",
-            corpus("multi.skopeo.oci-archive.tar").to_str().unwrap(),
-        ],
+        &["inspect", "--json", corpus("multi.skopeo.oci-archive.tar").to_str().unwrap()],
         None,
     );
     assert_eq!(code(&out), 0, "{}", text(&out));
@@ -148,14 +128,9 @@ fn json_has_the_documented_shape() {
         ] {
             assert!(i.get(k).is_some(), "missing {k}");
         }
-        for k in [
-            "compressed",
-            "uncompressed",
-            "docker_vfs",
-            "docker_overlay2",
-            "podman",
-            "containerd",
-        ] {
+        for k in
+            ["compressed", "uncompressed", "docker_vfs", "docker_overlay2", "podman", "containerd"]
+        {
             assert!(i["sizes"][k].is_u64(), "sizes.{k} = {}", i["sizes"][k]);
         }
         for k in ["docker", "docker_df", "podman", "ctr", "crictl"] {
@@ -178,10 +153,7 @@ fn json_has_the_documented_shape() {
             "sha256:e2bf608e613c13687d1f5d3cea94512e9a7aa64986c8ace95805675f689a1736"
         );
     }
-    let platforms: Vec<&str> = images
-        .iter()
-        .map(|i| i["platform"].as_str().unwrap())
-        .collect();
+    let platforms: Vec<&str> = images.iter().map(|i| i["platform"].as_str().unwrap()).collect();
     assert_eq!(platforms, ["linux/amd64", "linux/arm64/v8"]);
     assert_eq!(v["problems"], Value::Array(vec![]));
 }
@@ -209,10 +181,8 @@ fn manifest_json_last_in_a_stream_is_resolved() {
     // Move manifest.json to the front and to the back: both must give the same report.
     let raw = read(&corpus("tiny.dockerd.save.tar"));
     let mut m = members(&raw);
-    let pos = m
-        .iter()
-        .position(|(h, _)| h.path().unwrap().to_str() == Some("manifest.json"))
-        .unwrap();
+    let pos =
+        m.iter().position(|(h, _)| h.path().unwrap().to_str() == Some("manifest.json")).unwrap();
     let manifest = m.remove(pos);
     let mut first = vec![manifest.clone()];
     first.extend(m.iter().cloned());
@@ -227,11 +197,7 @@ fn manifest_json_last_in_a_stream_is_resolved() {
 fn missing_input_and_bad_usage_exit_2() {
     let out = ocisize(&["inspect", "/nonexistent/image.tar"], None);
     assert_eq!(code(&out), 2);
-    assert!(
-        text(&out).contains("/nonexistent/image.tar"),
-        "{}",
-        text(&out)
-    );
+    assert!(text(&out).contains("/nonexistent/image.tar"), "{}", text(&out));
     let out = ocisize(&["inspect"], None);
     assert_eq!(code(&out), 2);
     let out = ocisize(&["frobnicate"], None);
@@ -259,24 +225,16 @@ fn flipped_byte_in_a_layer_is_a_digest_mismatch() {
     let raw = read(&corpus("tiny.skopeo.oci-archive.tar"));
     let mut m = members(&raw);
     let layer = "blobs/sha256/336384079505ceeb1825fe99653b1b0f724937ac26d525fb3b1eecba44d41e67";
-    let (_, data) = m
-        .iter_mut()
-        .find(|(h, _)| h.path().unwrap().to_str() == Some(layer))
-        .unwrap();
+    let (_, data) = m.iter_mut().find(|(h, _)| h.path().unwrap().to_str() == Some(layer)).unwrap();
     data[5000] ^= 0x01;
     let (_d, p) = tmp("flip.tar", &build(&m));
     let out = ocisize(&["inspect", "--json", p.to_str().unwrap()], None);
     assert_eq!(code(&out), 1, "{}", text(&out));
     let v = json(&out);
-    let msgs: Vec<String> = v["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["message"].to_string())
-        .collect();
+    let msgs: Vec<String> =
+        v["problems"].as_array().unwrap().iter().map(|p| p["message"].to_string()).collect();
     assert!(
-        msgs.iter()
-            .any(|m| m.contains("digest mismatch for layer blob sha256:336384079505")),
+        msgs.iter().any(|m| m.contains("digest mismatch for layer blob sha256:336384079505")),
         "{msgs:?}"
     );
     assert_eq!(v["images"][0]["verified"], false);
@@ -297,11 +255,7 @@ fn missing_blob_is_reported_with_unknown_figures() {
     let out = ocisize(&["inspect", "--json", p.to_str().unwrap()], None);
     assert_eq!(code(&out), 1, "{}", text(&out));
     let v = json(&out);
-    assert!(
-        v["problems"].to_string().contains("missing"),
-        "{}",
-        v["problems"]
-    );
+    assert!(v["problems"].to_string().contains("missing"), "{}", v["problems"]);
     let img = &v["images"][0];
     assert!(img["sizes"]["compressed"].is_null());
     assert!(img["sizes"]["containerd"].is_null());
@@ -317,18 +271,13 @@ fn missing_blob_is_reported_with_unknown_figures() {
 fn wrong_digest_in_the_index_is_reported() {
     let raw = read(&corpus("tiny.skopeo.oci-archive.tar"));
     let mut m = members(&raw);
-    let (_, idx) = m
-        .iter_mut()
-        .find(|(h, _)| h.path().unwrap().to_str() == Some("index.json"))
-        .unwrap();
+    let (_, idx) =
+        m.iter_mut().find(|(h, _)| h.path().unwrap().to_str() == Some("index.json")).unwrap();
     let s = String::from_utf8(idx.clone()).unwrap();
     // Point the index at a digest no blob has.
     let re = s.find("sha256:").unwrap();
     let mut t = s.clone();
-    t.replace_range(
-        re + 7..re + 8,
-        if &s[re + 7..re + 8] == "0" { "1" } else { "0" },
-    );
+    t.replace_range(re + 7..re + 8, if &s[re + 7..re + 8] == "0" { "1" } else { "0" });
     *idx = t.into_bytes();
     let (_d, p) = tmp("wrong.tar", &build(&m));
     let out = ocisize(&["inspect", p.to_str().unwrap()], None);
@@ -341,14 +290,8 @@ fn invalid_and_oversized_json_are_clear_errors() {
     let raw = read(&corpus("tiny.dockerd.save.tar"));
     for (body, want) in [
         (b"{not json".to_vec(), "invalid docker manifest.json"),
-        (
-            vec![b' '; 2 << 20],
-            "over the docker manifest.json limit of 1048576 bytes",
-        ),
-        (
-            b"[{\"Config\":\"x.json\",\"Layers\":[]}]".to_vec(),
-            "x.json is missing",
-        ),
+        (vec![b' '; 2 << 20], "over the docker manifest.json limit of 1048576 bytes"),
+        (b"[{\"Config\":\"x.json\",\"Layers\":[]}]".to_vec(), "x.json is missing"),
     ] {
         let mut m = members(&raw);
         let (h, data) = m
@@ -381,13 +324,7 @@ fn member_escaping_the_root_is_refused() {
     let out = ocisize(&["inspect", "--json", p.to_str().unwrap()], None);
     assert_eq!(code(&out), 1, "{}", text(&out));
     let v = json(&out);
-    assert!(
-        v["problems"]
-            .to_string()
-            .contains("escapes the archive root"),
-        "{}",
-        v["problems"]
-    );
+    assert!(v["problems"].to_string().contains("escapes the archive root"), "{}", v["problems"]);
     // The image itself is still fully reported.
     assert_eq!(v["images"][0]["sizes"]["docker_vfs"], 2314054);
 }
@@ -401,11 +338,7 @@ fn two_conflicting_manifest_json_are_an_error() {
     let (_d, p) = tmp("two.tar", &build(&m));
     let out = ocisize(&["inspect", p.to_str().unwrap()], None);
     assert_eq!(code(&out), 1, "{}", text(&out));
-    assert!(
-        text(&out).contains("two different members named manifest.json"),
-        "{}",
-        text(&out)
-    );
+    assert!(text(&out).contains("two different members named manifest.json"), "{}", text(&out));
 }
 
 #[test]
@@ -445,4 +378,52 @@ fn copy_dir(src: &Path, dst: &Path) {
             std::fs::copy(e.path(), &t).unwrap();
         }
     }
+}
+
+#[test]
+fn no_verify_reads_only_the_documents() {
+    let out = ocisize(
+        &[
+            "inspect",
+            "--json",
+            "--no-verify",
+            corpus("tiny.skopeo.oci-archive.tar").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let v = json(&out);
+    let i = &v["images"][0];
+    assert_eq!(i["verified"], false, "nothing was verified");
+    assert_eq!(i["sizes"]["compressed"], 1156439);
+    assert_eq!(i["sizes"]["containerd"], 1158417);
+    assert!(i["sizes"]["uncompressed"].is_null());
+    assert!(i["sizes"]["docker_vfs"].is_null());
+    assert_eq!(
+        i["layers"][0]["diff_id"],
+        "sha256:1e510dd8f8b50ee0b31f3073a79574a805a37375d0a5b39710a6c855a7a4e1f9"
+    );
+    assert_eq!(i["layers"][0]["compression"], "gzip");
+
+    // A docker-archive's plain layers: the sizes that need no decompression are all known.
+    let out = ocisize(
+        &["inspect", "--json", "--no-verify", corpus("tiny.dockerd.save.tar").to_str().unwrap()],
+        None,
+    );
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let i = &json(&out)["images"][0];
+    assert_eq!(i["sizes"]["containerd"], 2350093);
+    assert_eq!(i["sizes"]["podman"], 2351026);
+    assert!(i["sizes"]["docker_vfs"].is_null());
+
+    // Metadata problems are still found.
+    let dir = tempfile::tempdir().unwrap();
+    let dst = dir.path().join("layout");
+    copy_dir(&corpus("tiny.umoci.oci"), &dst);
+    std::fs::remove_file(
+        dst.join("blobs/sha256/01dd3eebaba313f229812c343fdaa583e39deca35e361082d175e37bd476cf7b"),
+    )
+    .unwrap();
+    let out = ocisize(&["inspect", "--no-verify", dst.to_str().unwrap()], None);
+    assert_eq!(code(&out), 1, "{}", text(&out));
 }

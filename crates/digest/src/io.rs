@@ -19,11 +19,7 @@ pub struct HashingReader<R> {
 impl<R: Read> HashingReader<R> {
     /// Wrap `inner`, hashing with `algorithm`.
     pub fn new(inner: R, algorithm: Algorithm) -> Self {
-        HashingReader {
-            inner,
-            hasher: Hasher::new(algorithm),
-            count: 0,
-        }
+        HashingReader { inner, hasher: Hasher::new(algorithm), count: 0 }
     }
 
     /// Bytes read so far.
@@ -67,11 +63,7 @@ pub struct HashingWriter<W> {
 impl<W: Write> HashingWriter<W> {
     /// Wrap `inner`, hashing with `algorithm`.
     pub fn new(inner: W, algorithm: Algorithm) -> Self {
-        HashingWriter {
-            inner,
-            hasher: Hasher::new(algorithm),
-            count: 0,
-        }
+        HashingWriter { inner, hasher: Hasher::new(algorithm), count: 0 }
     }
 
     /// Bytes written so far.
@@ -204,10 +196,7 @@ impl<R: Read> VerifyingReader<R> {
         }
         let found = hasher.finalize();
         if found != self.expected {
-            return Err(invalid(VerifyError::Mismatch {
-                expected: self.expected,
-                found,
-            }));
+            return Err(invalid(VerifyError::Mismatch { expected: self.expected, found }));
         }
         Ok(())
     }
@@ -227,9 +216,7 @@ impl<R: Read> Read for VerifyingReader<R> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let want = buf
-            .len()
-            .min(usize::try_from(remaining).unwrap_or(usize::MAX));
+        let want = buf.len().min(usize::try_from(remaining).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..want])?;
         if n == 0 {
             return Err(invalid(VerifyError::TooShort {
@@ -271,27 +258,15 @@ mod tests {
         let short = read_all(VerifyingReader::new(&data[..5], d, 11)).unwrap_err();
         assert!(matches!(
             VerifyError::from_io(&short),
-            Some(VerifyError::TooShort {
-                expected: 11,
-                found: 5,
-                ..
-            })
+            Some(VerifyError::TooShort { expected: 11, found: 5, .. })
         ));
         let long = read_all(VerifyingReader::new(&data[..], d, 5)).unwrap_err();
-        assert!(matches!(
-            VerifyError::from_io(&long),
-            Some(VerifyError::TooLong { .. })
-        ));
+        assert!(matches!(VerifyError::from_io(&long), Some(VerifyError::TooLong { .. })));
         let mut flipped = data.clone();
         flipped[3] ^= 1;
         let bad = read_all(VerifyingReader::new(&flipped[..], d, 11)).unwrap_err();
-        assert!(matches!(
-            VerifyError::from_io(&bad),
-            Some(VerifyError::Mismatch { .. })
-        ));
-        assert!(bad
-            .to_string()
-            .starts_with("digest mismatch for blob sha256:"));
+        assert!(matches!(VerifyError::from_io(&bad), Some(VerifyError::Mismatch { .. })));
+        assert!(bad.to_string().starts_with("digest mismatch for blob sha256:"));
     }
 
     #[test]

@@ -150,9 +150,7 @@ impl Digest {
         let mut out = [0u8; 64];
         for (i, pair) in bytes.chunks_exact(2).enumerate() {
             let hi = hex_val(pair[0]).ok_or(ParseError::Hex { position: i * 2 })?;
-            let lo = hex_val(pair[1]).ok_or(ParseError::Hex {
-                position: i * 2 + 1,
-            })?;
+            let lo = hex_val(pair[1]).ok_or(ParseError::Hex { position: i * 2 + 1 })?;
             out[i] = (hi << 4) | lo;
         }
         Ok(match algorithm {
@@ -237,16 +235,12 @@ impl FromStr for Digest {
         let (alg, enc) = s.split_once(':').ok_or(ParseError::MissingSeparator)?;
         if !valid_algorithm_grammar(alg)
             || enc.is_empty()
-            || !enc
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'=' | b'_' | b'-'))
+            || !enc.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'=' | b'_' | b'-'))
         {
             return Err(ParseError::Grammar);
         }
-        let algorithm =
-            Algorithm::from_name(alg).ok_or_else(|| ParseError::UnsupportedAlgorithm {
-                algorithm: alg.to_owned(),
-            })?;
+        let algorithm = Algorithm::from_name(alg)
+            .ok_or_else(|| ParseError::UnsupportedAlgorithm { algorithm: alg.to_owned() })?;
         Digest::from_hex(algorithm, enc)
     }
 }
@@ -387,10 +381,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_digests() {
-        assert_eq!(
-            "sha256".parse::<Digest>(),
-            Err(ParseError::MissingSeparator)
-        );
+        assert_eq!("sha256".parse::<Digest>(), Err(ParseError::MissingSeparator));
         assert_eq!("sha256:".parse::<Digest>(), Err(ParseError::Grammar));
         assert_eq!(":abc".parse::<Digest>(), Err(ParseError::Grammar));
         assert_eq!("SHA256:abc".parse::<Digest>(), Err(ParseError::Grammar));
@@ -400,17 +391,10 @@ mod tests {
         ));
         assert!(matches!(
             "sha256:abc".parse::<Digest>(),
-            Err(ParseError::Length {
-                expected: 64,
-                found: 3,
-                ..
-            })
+            Err(ParseError::Length { expected: 64, found: 3, .. })
         ));
         let upper = FOO.to_uppercase().replace("SHA256", "sha256");
-        assert!(matches!(
-            upper.parse::<Digest>(),
-            Err(ParseError::Hex { .. })
-        ));
+        assert!(matches!(upper.parse::<Digest>(), Err(ParseError::Hex { .. })));
         assert_eq!("sha256+:ab".parse::<Digest>(), Err(ParseError::Grammar));
         assert_eq!("sha256:ab cd".parse::<Digest>(), Err(ParseError::Grammar));
     }

@@ -92,10 +92,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_uncompressed_bytes: 64 << 30,
-            max_entries: 10_000_000,
-        }
+        Limits { max_uncompressed_bytes: 64 << 30, max_entries: 10_000_000 }
     }
 }
 
@@ -187,10 +184,7 @@ struct Sink {
 
 impl Sink {
     fn new(limits: &Limits) -> Self {
-        Sink {
-            hasher: Hasher::new(Algorithm::Sha256),
-            walker: TarWalker::new(limits.max_entries),
-        }
+        Sink { hasher: Hasher::new(Algorithm::Sha256), walker: TarWalker::new(limits.max_entries) }
     }
 
     fn update(&mut self, chunk: &[u8]) {
@@ -288,11 +282,12 @@ pub struct BlobMeasurement {
     pub layer: Result<LayerFacts, LayerError>,
 }
 
-/// Counts and (unless told not to) hashes the raw blob; remembers a failure of the raw
-/// reader so that it is not mistaken for a corrupt layer.
+/// Counts the raw blob and hashes it, here or (when `forward` is set) on another thread;
+/// remembers a failure of the raw reader so that it is not mistaken for a corrupt layer.
 struct RawReader<R> {
     inner: R,
     hasher: Option<Hasher>,
+    forward: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
     count: u64,
     failed: Option<io::Error>,
 }
@@ -303,6 +298,10 @@ impl<R: Read> Read for RawReader<R> {
             Ok(n) => {
                 if let Some(h) = self.hasher.as_mut() {
                     h.update(&buf[..n]);
+                }
+                if let (Some(tx), true) = (&self.forward, n > 0) {
+                    // The hashing thread runs until this sender is dropped.
+                    let _ = tx.send(buf[..n].to_vec());
                 }
                 self.count += n as u64;
                 Ok(n)
@@ -320,57 +319,63 @@ impl<R: Read> Read for RawReader<R> {
 /// Read a whole blob from `raw` (to its end): its size and digest (with `algorithm`), and its
 /// layer facts, in one pass.
 ///
-/// A plain-tar blob hashed with sha256 is hashed once: its digest is its diffID. An error is
-/// returned only when reading `raw` fails; a blob that does not decompress still gets its size
-/// and digest (the rest of it is read after the decoder gives up).
+/// A plain-tar blob hashed with sha256 is hashed once: its digest is its diffID. A compressed
+/// blob's own digest is taken on a third thread, so the decompressing thread does nothing
+/// else. An error is returned only when reading `raw` fails; a blob that does not decompress
+/// still gets its size and digest (the rest of it is read after the decoder gives up).
 pub fn measure_blob<R: Read>(
     raw: R,
     algorithm: Algorithm,
     limits: &Limits,
 ) -> io::Result<BlobMeasurement> {
-    let mut reader = RawReader {
-        inner: raw,
-        hasher: None,
-        count: 0,
-        failed: None,
-    };
+    let mut reader = RawReader { inner: raw, hasher: None, forward: None, count: 0, failed: None };
     let head = sniff_head(&mut reader).map_err(|e| reader.failed.take().unwrap_or(e))?;
     let compression = Compression::sniff(&head);
-    let shared = compression == Compression::None && algorithm == Algorithm::Sha256;
-    if !shared {
-        let mut h = Hasher::new(algorithm);
-        h.update(&head);
-        reader.hasher = Some(h);
+    if compression == Compression::None && algorithm == Algorithm::Sha256 {
+        let layer = measure_sniffed(head, compression, &mut reader, limits);
+        if let Some(e) = reader.failed.take() {
+            return Err(e);
+        }
+        return match layer {
+            Ok(f) => {
+                Ok(BlobMeasurement { size: f.uncompressed_size, digest: f.diff_id, layer: Ok(f) })
+            }
+            // Only a read failure stops a plain tar early, and that returned above.
+            Err(e) => Err(io::Error::other(format!("plain layer stopped before its end: {e}"))),
+        };
     }
-    let layer = measure_sniffed(head, compression, &mut reader, limits);
+    let mut raw_hasher = Hasher::new(algorithm);
+    raw_hasher.update(&head);
+    let (layer, hasher) = if compression != Compression::None && two_stages_available() {
+        std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(64);
+            let hashing = s.spawn(move || {
+                for chunk in rx {
+                    raw_hasher.update(&chunk);
+                }
+                raw_hasher
+            });
+            reader.forward = Some(tx);
+            let layer = measure_sniffed(head, compression, &mut reader, limits);
+            // The decoder may have stopped early: the digest covers the whole blob.
+            let drained = io::copy(&mut reader, &mut io::sink());
+            reader.forward = None;
+            let hasher = hashing
+                .join()
+                .map_err(|_| io::Error::other("the hashing thread stopped unexpectedly"));
+            (layer, drained.and(hasher))
+        })
+    } else {
+        reader.hasher = Some(raw_hasher);
+        let layer = measure_sniffed(head, compression, &mut reader, limits);
+        let drained = io::copy(&mut reader, &mut io::sink());
+        let hasher = reader.hasher.take().ok_or_else(|| io::Error::other("no hasher"));
+        (layer, drained.and(hasher))
+    };
     if let Some(e) = reader.failed.take() {
         return Err(e);
     }
-    let (digest, size) = match (&layer, reader.hasher.take()) {
-        (_, Some(h)) => {
-            // The decoder may have stopped early: the digest covers the whole blob.
-            let mut rest = RawReader {
-                inner: &mut reader.inner,
-                hasher: Some(h),
-                count: 0,
-                failed: None,
-            };
-            io::copy(&mut rest, &mut io::sink())?;
-            let h = rest.hasher.take().map(Hasher::finalize);
-            let digest = h.unwrap_or_else(|| Digest::of(algorithm, b""));
-            (digest, reader.count + rest.count)
-        }
-        (Ok(f), None) => (f.diff_id, f.uncompressed_size),
-        (Err(_), None) => {
-            // Only a read failure can stop a plain tar early, and that returned above.
-            return Err(io::Error::other("plain layer stopped before its end"));
-        }
-    };
-    Ok(BlobMeasurement {
-        size,
-        digest,
-        layer,
-    })
+    Ok(BlobMeasurement { size: reader.count, digest: hasher?.finalize(), layer })
 }
 
 fn sniff_head<R: Read>(raw: &mut R) -> io::Result<Vec<u8>> {
@@ -412,10 +417,7 @@ fn measure_sniffed<R: Read>(
         }
     };
     // A plain tar cannot be a decompression bomb: the limit is on what decompression adds.
-    let plain_limits = Limits {
-        max_uncompressed_bytes: u64::MAX,
-        ..limits.clone()
-    };
+    let plain_limits = Limits { max_uncompressed_bytes: u64::MAX, ..limits.clone() };
     let result = match compression {
         Compression::None => {
             let mut r = chained;
@@ -437,20 +439,14 @@ fn measure_sniffed<R: Read>(
             diff_id: sink.hasher.finalize(),
             tar: sink.walker.finish(),
         }),
-        Err(Stop::TooLarge) => Err(LayerError::TooLarge {
-            limit: limits.max_uncompressed_bytes,
-        }),
-        Err(Stop::Worker) => Err(LayerError::Io(io::Error::other(
-            "the hashing thread stopped unexpectedly",
-        ))),
+        Err(Stop::TooLarge) => Err(LayerError::TooLarge { limit: limits.max_uncompressed_bytes }),
+        Err(Stop::Worker) => {
+            Err(LayerError::Io(io::Error::other("the hashing thread stopped unexpectedly")))
+        }
         Err(Stop::Read(e, offset)) => Err(if compression == Compression::None {
             LayerError::Io(e)
         } else {
-            LayerError::Decompress {
-                compression,
-                offset,
-                source: e,
-            }
+            LayerError::Decompress { compression, offset, source: e }
         }),
     }
 }

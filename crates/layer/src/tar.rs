@@ -292,48 +292,26 @@ impl TarWalker {
             return;
         }
         let Some(stored) = octal(&h[148..156]) else {
-            self.fail(TarError::BadHeader {
-                offset,
-                reason: "checksum field is not octal".into(),
-            });
+            self.fail(TarError::BadHeader { offset, reason: "checksum field is not octal".into() });
             return;
         };
         let unsigned: u64 = h
             .iter()
             .enumerate()
-            .map(|(i, &b)| {
-                if (148..156).contains(&i) {
-                    32
-                } else {
-                    u64::from(b)
-                }
-            })
+            .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u64::from(b) })
             .sum();
         let signed: i64 = h
             .iter()
             .enumerate()
-            .map(|(i, &b)| {
-                if (148..156).contains(&i) {
-                    32
-                } else {
-                    i64::from(b as i8)
-                }
-            })
+            .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { i64::from(b as i8) })
             .sum();
         if stored != unsigned && i64::try_from(stored).ok() != Some(signed) {
-            self.fail(TarError::BadChecksum {
-                offset,
-                stored,
-                computed: unsigned,
-            });
+            self.fail(TarError::BadChecksum { offset, stored, computed: unsigned });
             return;
         }
         let kind = h[156];
         let Some(header_size) = numeric(&h[124..136]) else {
-            self.fail(TarError::BadHeader {
-                offset,
-                reason: "size field is not a number".into(),
-            });
+            self.fail(TarError::BadHeader { offset, reason: "size field is not a number".into() });
             return;
         };
         match kind {
@@ -354,11 +332,7 @@ impl TarWalker {
                         self.state = State::Skip(p);
                     }
                 } else {
-                    self.state = State::Meta {
-                        kind,
-                        remaining: header_size,
-                        pad: p,
-                    };
+                    self.state = State::Meta { kind, remaining: header_size, pad: p };
                 }
                 return;
             }
@@ -366,9 +340,7 @@ impl TarWalker {
         }
         self.stats.entries += 1;
         if self.stats.entries > self.max_entries {
-            self.fail(TarError::TooManyEntries {
-                limit: self.max_entries,
-            });
+            self.fail(TarError::TooManyEntries { limit: self.max_entries });
             return;
         }
         let pending = std::mem::take(&mut self.pending);
@@ -460,10 +432,7 @@ impl TarWalker {
             if body.iter().all(|&b| b == 0) {
                 break;
             }
-            let sp = body
-                .iter()
-                .position(|&b| b == b' ')
-                .ok_or("pax record has no length")?;
+            let sp = body.iter().position(|&b| b == b' ').ok_or("pax record has no length")?;
             let len: usize = std::str::from_utf8(&body[..sp])
                 .ok()
                 .and_then(|s| s.parse().ok())
@@ -472,23 +441,16 @@ impl TarWalker {
                 return Err("pax record length is out of range".into());
             }
             let rec = &body[sp + 1..len];
-            let rec = rec
-                .strip_suffix(b"\n")
-                .ok_or("pax record does not end in a newline")?;
-            let eq = rec
-                .iter()
-                .position(|&b| b == b'=')
-                .ok_or("pax record has no '='")?;
+            let rec = rec.strip_suffix(b"\n").ok_or("pax record does not end in a newline")?;
+            let eq = rec.iter().position(|&b| b == b'=').ok_or("pax record has no '='")?;
             let (k, v) = (&rec[..eq], &rec[eq + 1..]);
             let v = String::from_utf8_lossy(v).into_owned();
             match k {
                 b"path" => self.pending.path = Some(v),
                 b"linkpath" => self.pending.linkpath = Some(v),
                 b"size" => {
-                    self.pending.size = Some(
-                        v.parse()
-                            .map_err(|_| format!("pax size {v:?} is not a number"))?,
-                    )
+                    self.pending.size =
+                        Some(v.parse().map_err(|_| format!("pax size {v:?} is not a number"))?)
                 }
                 _ => {}
             }
@@ -507,9 +469,7 @@ impl TarWalker {
             // An empty stream is an empty tar (Go's reader returns io.EOF at once).
             State::Header if self.header.is_empty() => Ok(self.finalize()),
             State::Skip(n) if n == self.skip_pad && n > 0 => Ok(self.finalize()),
-            _ => Err(TarError::Truncated {
-                offset: self.header_start,
-            }),
+            _ => Err(TarError::Truncated { offset: self.header_start }),
         }
     }
 

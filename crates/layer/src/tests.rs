@@ -94,19 +94,9 @@ fn missing_end_blocks_are_accepted_and_truncation_is_not() {
     assert_eq!(s.entries, 8);
     // Ending right after the last body, with no padding at all, is complete too (umoci).
     let no_pad = &stripped[..stripped.len() - (512 - 1000 % 512)];
-    assert_eq!(
-        measure(no_pad, &Limits::default())
-            .unwrap()
-            .tar
-            .unwrap()
-            .entries,
-        8
-    );
+    assert_eq!(measure(no_pad, &Limits::default()).unwrap().tar.unwrap().entries, 8);
     for cut in [100, 512 + 3, stripped.len() - 10] {
-        let e = measure(&stripped[..cut], &Limits::default())
-            .unwrap()
-            .tar
-            .unwrap_err();
+        let e = measure(&stripped[..cut], &Limits::default()).unwrap().tar.unwrap_err();
         assert!(matches!(e, TarError::Truncated { .. }), "cut {cut}: {e}");
     }
 }
@@ -115,10 +105,7 @@ fn missing_end_blocks_are_accepted_and_truncation_is_not() {
 fn bad_checksum_is_reported() {
     let mut tar = build(&sample());
     tar[3] ^= 0x20;
-    let e = measure(&tar[..], &Limits::default())
-        .unwrap()
-        .tar
-        .unwrap_err();
+    let e = measure(&tar[..], &Limits::default()).unwrap().tar.unwrap_err();
     assert!(matches!(e, TarError::BadChecksum { offset: 0, .. }), "{e}");
 }
 
@@ -182,10 +169,7 @@ fn corrupt_gzip_is_an_error() {
     blob[n / 2 + 1] ^= 0xff;
     assert!(matches!(
         measure(&blob[..], &Limits::default()),
-        Err(LayerError::Decompress {
-            compression: Compression::Gzip,
-            ..
-        })
+        Err(LayerError::Decompress { compression: Compression::Gzip, .. })
     ));
     let truncated = &gzip(&a)[..n - 9];
     assert!(measure(truncated, &Limits::default()).is_err());
@@ -196,24 +180,15 @@ fn decompression_bomb_stops_at_the_limit() {
     let zeros = vec![0u8; 8 << 20];
     let blob = gzip(&zeros);
     assert!(blob.len() < 100_000);
-    let limits = Limits {
-        max_uncompressed_bytes: 1 << 20,
-        ..Limits::default()
-    };
+    let limits = Limits { max_uncompressed_bytes: 1 << 20, ..Limits::default() };
     let e = measure(&blob[..], &limits).unwrap_err();
-    assert!(
-        matches!(e, LayerError::TooLarge { limit } if limit == 1 << 20),
-        "{e}"
-    );
+    assert!(matches!(e, LayerError::TooLarge { limit } if limit == 1 << 20), "{e}");
 }
 
 #[test]
 fn too_many_entries() {
     let tar = build(&sample());
-    let limits = Limits {
-        max_entries: 3,
-        ..Limits::default()
-    };
+    let limits = Limits { max_entries: 3, ..Limits::default() };
     let e = measure(&tar[..], &limits).unwrap().tar.unwrap_err();
     assert_eq!(e, TarError::TooManyEntries { limit: 3 });
 }
@@ -226,10 +201,7 @@ struct Jittery<'a> {
 
 impl Read for Jittery<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.state = self
-            .state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.state = self.state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         let r = self.state >> 33;
         if r % 7 == 0 {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "jitter"));
@@ -244,30 +216,17 @@ impl Read for Jittery<'_> {
 #[test]
 fn short_reads_and_interrupts_change_nothing() {
     let tar = build(&sample());
-    for blob in [
-        tar.clone(),
-        gzip(&tar),
-        zstd::encode_all(&tar[..], 1).unwrap(),
-    ] {
+    for blob in [tar.clone(), gzip(&tar), zstd::encode_all(&tar[..], 1).unwrap()] {
         let want = measure(&blob[..], &Limits::default()).unwrap();
         for seed in 0..20 {
-            let got = measure(
-                Jittery {
-                    data: &blob,
-                    state: seed,
-                },
-                &Limits::default(),
-            )
-            .unwrap();
+            let got = measure(Jittery { data: &blob, state: seed }, &Limits::default()).unwrap();
             assert_eq!(got, want);
         }
     }
 }
 
 fn corpus(p: &str) -> Option<Vec<u8>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/corpus")
-        .join(p);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/corpus").join(p);
     std::fs::read(path).ok()
 }
 
@@ -382,10 +341,7 @@ fn blob_digest_and_size_in_the_same_pass() {
         let m = measure_blob(&blob[..], alg, &Limits::default()).unwrap();
         assert_eq!(m.size, blob.len() as u64);
         assert_eq!(m.digest, Digest::of(alg, blob));
-        assert_eq!(
-            m.layer.unwrap().diff_id,
-            Digest::of(Algorithm::Sha256, &tar)
-        );
+        assert_eq!(m.layer.unwrap().diff_id, Digest::of(Algorithm::Sha256, &tar));
     }
     // A gzip blob that stops decoding half way still gets the digest of all its bytes.
     let mut bad = gz.clone();
@@ -394,16 +350,10 @@ fn blob_digest_and_size_in_the_same_pass() {
     bad[n / 2 + 1] ^= 0xff;
     let m = measure_blob(&bad[..], Algorithm::Sha256, &Limits::default()).unwrap();
     assert!(m.layer.is_err());
-    assert_eq!(
-        (m.size, m.digest),
-        (n as u64, Digest::of(Algorithm::Sha256, &bad))
-    );
+    assert_eq!((m.size, m.digest), (n as u64, Digest::of(Algorithm::Sha256, &bad)));
     // So does a bomb stopped at the limit.
     let zeros = gzip(&vec![0u8; 4 << 20]);
-    let limits = Limits {
-        max_uncompressed_bytes: 1 << 20,
-        ..Limits::default()
-    };
+    let limits = Limits { max_uncompressed_bytes: 1 << 20, ..Limits::default() };
     let m = measure_blob(&zeros[..], Algorithm::Sha256, &limits).unwrap();
     assert!(matches!(m.layer, Err(LayerError::TooLarge { .. })));
     assert_eq!(m.digest, Digest::of(Algorithm::Sha256, &zeros));

@@ -45,19 +45,21 @@ pub use report::{
 pub struct Options {
     /// How the source is read: JSON and decompression limits, progress callback.
     pub scan: ScanOptions,
-    /// Threads used to read layout blobs in parallel (archives stream in one pass).
+    /// Threads used to read blobs in parallel: the layers of a layout directory or of an
+    /// archive file (a compressed archive or standard input streams in one pass).
     pub jobs: usize,
+    /// Read and verify every layer (the default). When false, only the documents (index,
+    /// manifests, configs) are read and checked: layer sizes come from descriptors and the
+    /// archive's index, diffIDs from the config, and every figure that needs the layer
+    /// contents is `null`. Archives that stream (compressed, stdin) are read whole anyway,
+    /// and then fully verified.
+    pub verify: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        let jobs = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
-        Options {
-            scan: ScanOptions::default(),
-            jobs,
-        }
+        let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        Options { scan: ScanOptions::default(), jobs, verify: true }
     }
 }
 

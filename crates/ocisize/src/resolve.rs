@@ -52,6 +52,8 @@ struct Plan {
 struct Ctx<'a> {
     catalog: &'a Catalog,
     problems: Vec<Problem>,
+    /// Read and verify layer blobs (false: `--no-verify`, metadata only).
+    verify: bool,
 }
 
 impl Ctx<'_> {
@@ -152,16 +154,9 @@ impl Ctx<'_> {
 }
 
 pub(crate) fn report(catalog: &Catalog, options: &Options) -> Report {
-    let mut ctx = Ctx {
-        catalog,
-        problems: Vec::new(),
-    };
+    let mut ctx = Ctx { catalog, problems: Vec::new(), verify: options.verify };
     for n in catalog.notices() {
-        let sev = if n.error {
-            Severity::Error
-        } else {
-            Severity::Warning
-        };
+        let sev = if n.error { Severity::Error } else { Severity::Warning };
         ctx.push(sev, n.member.as_deref(), None, n.message.clone());
     }
     let mut plans = match catalog.format() {
@@ -195,18 +190,12 @@ pub(crate) fn report(catalog: &Catalog, options: &Options) -> Report {
     // Read layout blobs in parallel; archives were measured while streaming.
     let wanted: Vec<String> = plans
         .iter()
-        .flat_map(|p| {
-            p.layers
-                .iter()
-                .chain(p.config.iter())
-                .map(|b| b.member.clone())
-        })
+        .flat_map(|p| p.layers.iter().chain(p.config.iter()).map(|b| b.member.clone()))
         .collect();
-    catalog.prefetch(&wanted, options.jobs);
-    let images = plans
-        .into_iter()
-        .map(|p| image_report(&mut ctx, p))
-        .collect();
+    if options.verify {
+        catalog.prefetch(&wanted, options.jobs);
+    }
+    let images = plans.into_iter().map(|p| image_report(&mut ctx, p)).collect();
     Report {
         source: SourceReport {
             path: catalog.path().to_owned(),
@@ -280,10 +269,7 @@ fn oci_plans(ctx: &mut Ctx<'_>) -> Vec<Plan> {
     };
     let mut plans = Vec::new();
     for d in &index.manifests {
-        let mut base = Plan {
-            origin: Some(Origin::Oci),
-            ..Plan::default()
-        };
+        let mut base = Plan { origin: Some(Origin::Oci), ..Plan::default() };
         names_from_annotations(d, &mut base);
         walk(ctx, d, base, None, 0, &mut plans);
     }
@@ -311,11 +297,7 @@ fn walk(
         return;
     }
     if depth > MAX_DEPTH {
-        ctx.error(
-            None,
-            Some(d.digest),
-            format!("indexes nest deeper than {MAX_DEPTH} levels"),
-        );
+        ctx.error(None, Some(d.digest), format!("indexes nest deeper than {MAX_DEPTH} levels"));
         return;
     }
     let r = blob_ref(d);
@@ -366,10 +348,7 @@ fn plan_from_manifest(
     m: &ImageManifest,
     locate: impl Fn(&Descriptor) -> BlobRef,
 ) -> Plan {
-    base.manifest_media_type = m
-        .media_type
-        .clone()
-        .or_else(|| Some(desc.media_type.clone()));
+    base.manifest_media_type = m.media_type.clone().or_else(|| Some(desc.media_type.clone()));
     base.manifest = Some((desc, member));
     base.config = Some(locate(&m.config));
     base.layers = m.layers.iter().map(locate).collect();
@@ -386,10 +365,7 @@ fn digest_from_name(name: &str) -> Option<Digest> {
 }
 
 fn docker_entries(ctx: &mut Ctx<'_>) -> Vec<ocisize_spec::DockerSaveEntry> {
-    let bytes = match ctx
-        .catalog
-        .document("manifest.json", DocumentKind::DockerManifest)
-    {
+    let bytes = match ctx.catalog.document("manifest.json", DocumentKind::DockerManifest) {
         Ok(b) => b,
         Err(e) => {
             ctx.member_error(&e, None);
@@ -410,10 +386,7 @@ fn docker_plans(ctx: &mut Ctx<'_>) -> Vec<Plan> {
     entries
         .iter()
         .map(|e| {
-            let mut p = Plan {
-                origin: Some(Origin::DockerArchive),
-                ..Plan::default()
-            };
+            let mut p = Plan { origin: Some(Origin::DockerArchive), ..Plan::default() };
             for t in e.repo_tags.iter().flatten() {
                 push_name(&mut p.names, t);
             }
@@ -445,11 +418,7 @@ fn add_docker_names(ctx: &mut Ctx<'_>, plans: &mut [Plan]) {
             continue;
         };
         for p in plans.iter_mut() {
-            let same = p
-                .config
-                .as_ref()
-                .and_then(|c| c.descriptor.as_ref())
-                .map(|d| d.digest);
+            let same = p.config.as_ref().and_then(|c| c.descriptor.as_ref()).map(|d| d.digest);
             if same == Some(cd) {
                 for t in e.repo_tags.iter().flatten() {
                     push_name(&mut p.names, t);
@@ -461,19 +430,11 @@ fn add_docker_names(ctx: &mut Ctx<'_>, plans: &mut [Plan]) {
 
 fn dir_blob(d: &Descriptor) -> BlobRef {
     // containers/image dir: names blobs by the encoded digest alone.
-    BlobRef {
-        member: d.digest.hex(),
-        descriptor: Some(d.clone()),
-        named_digest: None,
-    }
+    BlobRef { member: d.digest.hex(), descriptor: Some(d.clone()), named_digest: None }
 }
 
 fn dir_plans(ctx: &mut Ctx<'_>) -> Vec<Plan> {
-    let top = BlobRef {
-        member: "manifest.json".into(),
-        descriptor: None,
-        named_digest: None,
-    };
+    let top = BlobRef { member: "manifest.json".into(), descriptor: None, named_digest: None };
     let Some(measured) = ctx.blob(&top, "manifest") else {
         return Vec::new();
     };
@@ -496,21 +457,12 @@ fn dir_plans(ctx: &mut Ctx<'_>) -> Vec<Plan> {
         platform: None,
         artifact_type: None,
     };
-    let base = Plan {
-        origin: Some(Origin::Oci),
-        ..Plan::default()
-    };
+    let base = Plan { origin: Some(Origin::Oci), ..Plan::default() };
     match doc {
         ManifestDocument::Image(m) => {
             let mut d = top_desc;
             d.media_type = m.media_type.clone().unwrap_or_default();
-            vec![plan_from_manifest(
-                base,
-                d,
-                "manifest.json".into(),
-                &m,
-                dir_blob,
-            )]
+            vec![plan_from_manifest(base, d, "manifest.json".into(), &m, dir_blob)]
         }
         ManifestDocument::Index(list) => dir_list(ctx, base, top_desc, &list),
     }
@@ -564,11 +516,7 @@ fn dir_list(ctx: &mut Ctx<'_>, base: Plan, mut top: Descriptor, list: &ImageInde
 }
 
 fn image_report(ctx: &mut Ctx<'_>, plan: Plan) -> ImageReport {
-    let errors_before = ctx
-        .problems
-        .iter()
-        .filter(|p| p.severity == Severity::Error)
-        .count();
+    let errors_before = ctx.problems.iter().filter(|p| p.severity == Severity::Error).count();
     let mut config: Option<ImageConfig> = None;
     let mut config_measured = None;
     if let Some(c) = &plan.config {
@@ -621,11 +569,7 @@ fn image_report(ctx: &mut Ctx<'_>, plan: Plan) -> ImageReport {
     let image_id = config_measured
         .as_ref()
         .map(|m| m.digest)
-        .or_else(|| {
-            plan.config
-                .as_ref()
-                .and_then(|c| c.descriptor.as_ref().map(|d| d.digest))
-        })
+        .or_else(|| plan.config.as_ref().and_then(|c| c.descriptor.as_ref().map(|d| d.digest)))
         .or_else(|| plan.config.as_ref().and_then(|c| c.named_digest));
     let inputs = SizeInputs {
         origin: plan.origin.unwrap_or(Origin::Oci),
@@ -641,11 +585,10 @@ fn image_report(ctx: &mut Ctx<'_>, plan: Plan) -> ImageReport {
         .iter()
         .filter_map(|n| Reference::parse_normalized(n).ok().map(|r| r.familiar()))
         .collect();
-    let errors_after = ctx
-        .problems
-        .iter()
-        .filter(|p| p.severity == Severity::Error)
-        .count();
+    let errors_after = ctx.problems.iter().filter(|p| p.severity == Severity::Error).count();
+    // Without reading the layers nothing is verified, whatever the documents say.
+    let read_everything =
+        ctx.verify || plan.layers.iter().all(|l| ctx.catalog.is_measured(&l.member));
     ImageReport {
         names: plan.names,
         familiar_names: familiar,
@@ -658,7 +601,7 @@ fn image_report(ctx: &mut Ctx<'_>, plan: Plan) -> ImageReport {
         layers,
         sizes,
         printed,
-        verified: errors_after == errors_before && !plan.broken,
+        verified: errors_after == errors_before && !plan.broken && read_everything,
     }
 }
 
@@ -680,6 +623,34 @@ fn layer_report(
         files: None,
         path: Some(l.member.clone()),
     };
+    if !ctx.verify && !ctx.catalog.is_measured(&l.member) {
+        // Metadata only: what the documents and the archive's own index say, no layer bytes.
+        match ctx.catalog.size_of(&l.member) {
+            Ok(size) => {
+                r.compressed_size = Some(size);
+                r.compression = ctx.catalog.peek(&l.member, 4).ok().map(|h| Compression::sniff(&h));
+                r.diff_id = expected_diff;
+                if r.compression == Some(Compression::None) {
+                    // A plain layer is its own uncompressed tar, and (in a docker-archive,
+                    // which has no descriptors) its digest is its diffID.
+                    r.uncompressed_size = Some(size);
+                    r.digest = r.digest.or(expected_diff);
+                }
+                if let Some(d) = l.descriptor.as_ref().filter(|d| d.size != size) {
+                    ctx.error(
+                        Some(&l.member),
+                        Some(d.digest),
+                        format!(
+                            "size mismatch for layer blob {}: expected {} bytes, found {size}",
+                            d.digest, d.size
+                        ),
+                    );
+                }
+            }
+            Err(e) => ctx.member_error(&e, r.digest),
+        }
+        return (r, None);
+    }
     let Some(m) = ctx.blob(l, "layer") else {
         return (r, None);
     };
@@ -689,11 +660,7 @@ fn layer_report(
     let facts = match &m.layer {
         Ok(f) => f.clone(),
         Err(e) => {
-            ctx.error(
-                Some(&l.member),
-                blob_digest,
-                format!("layer blob cannot be read: {e}"),
-            );
+            ctx.error(Some(&l.member), blob_digest, format!("layer blob cannot be read: {e}"));
             return (r, None);
         }
     };
@@ -742,10 +709,7 @@ fn layer_report(
             ctx.error(
                 Some(&l.member),
                 blob_digest,
-                format!(
-                    "diffID {exp} uses {}, which ocisize cannot verify",
-                    exp.algorithm()
-                ),
+                format!("diffID {exp} uses {}, which ocisize cannot verify", exp.algorithm()),
             );
         } else if exp != facts.diff_id {
             ctx.error(

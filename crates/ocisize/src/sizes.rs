@@ -57,22 +57,13 @@ pub fn containerd_docker_manifest(config: (Digest, u64), layers: &[(Digest, u64,
     s.push_str(media_type::DOCKER_MANIFEST);
     s.push_str(r#"","config":{"mediaType":""#);
     s.push_str(media_type::DOCKER_CONFIG);
-    s.push_str(&format!(
-        r#"","digest":"{}","size":{}}},"layers":["#,
-        config.0, config.1
-    ));
+    s.push_str(&format!(r#"","digest":"{}","size":{}}},"layers":["#, config.0, config.1));
     for (i, (d, size, compressed)) in layers.iter().enumerate() {
         if i > 0 {
             s.push(',');
         }
-        let mt = if *compressed {
-            media_type::DOCKER_LAYER_GZIP
-        } else {
-            media_type::DOCKER_LAYER
-        };
-        s.push_str(&format!(
-            r#"{{"mediaType":"{mt}","digest":"{d}","size":{size}}}"#
-        ));
+        let mt = if *compressed { media_type::DOCKER_LAYER_GZIP } else { media_type::DOCKER_LAYER };
+        s.push_str(&format!(r#"{{"mediaType":"{mt}","digest":"{d}","size":{size}}}"#));
     }
     s.push_str("]}");
     s
@@ -90,18 +81,13 @@ pub fn containers_image_docker_manifest(config: (Digest, u64), layers: &[(Digest
     s.push_str(media_type::DOCKER_MANIFEST);
     s.push_str(r#"","config":{"mediaType":""#);
     s.push_str(media_type::DOCKER_CONFIG);
-    s.push_str(&format!(
-        r#"","size":{},"digest":"{}"}},"layers":["#,
-        config.1, config.0
-    ));
+    s.push_str(&format!(r#"","size":{},"digest":"{}"}},"layers":["#, config.1, config.0));
     for (i, (d, size)) in layers.iter().enumerate() {
         if i > 0 {
             s.push(',');
         }
         let mt = media_type::DOCKER_LAYER_GZIP;
-        s.push_str(&format!(
-            r#"{{"mediaType":"{mt}","size":{size},"digest":"{d}"}}"#
-        ));
+        s.push_str(&format!(r#"{{"mediaType":"{mt}","size":{size},"digest":"{d}"}}"#));
     }
     s.push_str("]}");
     s
@@ -157,14 +143,7 @@ pub fn compute(i: &SizeInputs<'_>) -> (Sizes, Printed) {
         (Some(u), Some(c), Some(m)) => Some(u + c + 2 * m),
         _ => None,
     };
-    let sizes = Sizes {
-        compressed,
-        uncompressed,
-        docker_vfs,
-        docker_overlay2,
-        podman,
-        containerd,
-    };
+    let sizes = Sizes { compressed, uncompressed, docker_vfs, docker_overlay2, podman, containerd };
     let printed = Printed {
         docker: docker_vfs.map(units::docker),
         docker_df: docker_vfs.map(units::docker_df),
@@ -183,10 +162,7 @@ mod tests {
     fn synthesized_manifests_are_byte_exact() {
         let d = |s: &str| s.parse::<Digest>().unwrap();
         let m = containerd_docker_manifest(
-            (
-                d("sha256:60df9f5c591b293a99389c86b1bbf1295f18634847967b20dd54b32eab43c61c"),
-                1164,
-            ),
+            (d("sha256:60df9f5c591b293a99389c86b1bbf1295f18634847967b20dd54b32eab43c61c"), 1164),
             &[
                 (
                     d("sha256:1e510dd8f8b50ee0b31f3073a79574a805a37375d0a5b39710a6c855a7a4e1f9"),
@@ -212,10 +188,7 @@ mod tests {
         );
         assert_eq!(m.len(), 893);
         let p = containers_image_docker_manifest(
-            (
-                d("sha256:60df9f5c591b293a99389c86b1bbf1295f18634847967b20dd54b32eab43c61c"),
-                1164,
-            ),
+            (d("sha256:60df9f5c591b293a99389c86b1bbf1295f18634847967b20dd54b32eab43c61c"), 1164),
             &[
                 (
                     d("sha256:1e510dd8f8b50ee0b31f3073a79574a805a37375d0a5b39710a6c855a7a4e1f9"),

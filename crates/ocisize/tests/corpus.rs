@@ -43,10 +43,7 @@ fn every_corpus_item_matches_the_tools() {
     for (name, item) in items {
         let r = run(name);
         assert!(r.verified(), "{name}: not verified: {:#?}", r.problems);
-        assert!(r
-            .problems
-            .iter()
-            .all(|p| p.severity == ocisize::Severity::Warning));
+        assert!(r.problems.iter().all(|p| p.severity == ocisize::Severity::Warning));
         let img = default_image(name, &r);
         assert!(img.verified, "{name}");
         let sk = &item["skopeo"];
@@ -61,17 +58,10 @@ fn every_corpus_item_matches_the_tools() {
             checked += 1;
         }
         // diffIDs, in order, and layer count.
-        let diff_ids: Vec<&str> = sk["diff_ids"]["value"]
-            .as_array()
-            .expect("diff_ids")
-            .iter()
-            .map(s)
-            .collect();
-        let ours: Vec<String> = img
-            .layers
-            .iter()
-            .map(|l| l.diff_id.expect("diff id").to_string())
-            .collect();
+        let diff_ids: Vec<&str> =
+            sk["diff_ids"]["value"].as_array().expect("diff_ids").iter().map(s).collect();
+        let ours: Vec<String> =
+            img.layers.iter().map(|l| l.diff_id.expect("diff id").to_string()).collect();
         assert_eq!(ours, diff_ids, "{name}: diffIDs");
         checked += 1;
         // Layer digests and sizes, where the source has a real manifest.
@@ -83,21 +73,13 @@ fn every_corpus_item_matches_the_tools() {
                         l.digest.map(|d| d.to_string()).as_deref(),
                         Some(s(&want["digest"]))
                     );
-                    assert_eq!(
-                        l.compressed_size,
-                        want["size"].as_u64(),
-                        "{name}: layer size"
-                    );
+                    assert_eq!(l.compressed_size, want["size"].as_u64(), "{name}: layer size");
                     checked += 2;
                 }
             }
         }
         // Every blob's size and uncompressed size as coreutils measured them.
-        for b in item["coreutils_blobs"]["blobs"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
+        for b in item["coreutils_blobs"]["blobs"].as_array().into_iter().flatten() {
             let role = s(&b["role"]);
             let Some(idx) = layer_index(role) else {
                 continue;
@@ -107,11 +89,7 @@ fn every_corpus_item_matches_the_tools() {
             }
             let l = &img.layers[idx];
             assert_eq!(l.compressed_size, b["size"].as_u64(), "{name}: {role} size");
-            assert_eq!(
-                l.uncompressed_size,
-                b["uncompressed_size"].as_u64(),
-                "{name}: {role}"
-            );
+            assert_eq!(l.uncompressed_size, b["uncompressed_size"].as_u64(), "{name}: {role}");
             assert_eq!(
                 l.diff_id.map(|d| d.to_string()).as_deref(),
                 Some(s(&b["uncompressed_sha256"])),
@@ -136,11 +114,7 @@ fn every_corpus_item_matches_the_tools() {
                     Some(s(&amd["digest"])),
                     "{name}: manifest digest"
                 );
-                assert_eq!(
-                    r.images.len(),
-                    entries.len(),
-                    "{name}: one image per platform"
-                );
+                assert_eq!(r.images.len(), entries.len(), "{name}: one image per platform");
                 checked += 2;
             } else if let Some(md) = sk["manifest_digest"]["value"].as_str() {
                 assert_eq!(
@@ -154,11 +128,7 @@ fn every_corpus_item_matches_the_tools() {
         // docker (vfs): inspect .Size, images SIZE, per-layer layerdb sizes.
         let dk = &item["docker"];
         if let Some(insp) = dk["inspect"]["value"].as_array().and_then(|a| a.first()) {
-            assert_eq!(
-                img.sizes.docker_vfs,
-                insp["Size"].as_u64(),
-                "{name}: docker .Size"
-            );
+            assert_eq!(img.sizes.docker_vfs, insp["Size"].as_u64(), "{name}: docker .Size");
             assert_eq!(
                 img.image_id.map(|d| d.to_string()).as_deref(),
                 Some(s(&insp["Id"])),
@@ -166,15 +136,8 @@ fn every_corpus_item_matches_the_tools() {
             );
             checked += 2;
         }
-        if let Some(row) = dk["images"]["value"]["rows"]
-            .as_array()
-            .and_then(|a| a.first())
-        {
-            assert_eq!(
-                img.printed.docker.as_deref(),
-                Some(s(&row["SIZE"])),
-                "{name}: docker SIZE"
-            );
+        if let Some(row) = dk["images"]["value"]["rows"].as_array().and_then(|a| a.first()) {
+            assert_eq!(img.printed.docker.as_deref(), Some(s(&row["SIZE"])), "{name}: docker SIZE");
             checked += 1;
         }
         for l in dk["layerdb"]["value"].as_array().into_iter().flatten() {
@@ -185,11 +148,7 @@ fn every_corpus_item_matches_the_tools() {
                 .iter()
                 .find(|x| x.diff_id.map(|d| d.to_string()).as_deref() == Some(diff))
                 .expect("layer by diff id");
-            assert_eq!(
-                ours.docker_vfs_size,
-                Some(size),
-                "{name}: layerdb size of {diff}"
-            );
+            assert_eq!(ours.docker_vfs_size, Some(size), "{name}: layerdb size of {diff}");
             assert_eq!(
                 ours.chain_id.map(|d| d.to_string()).as_deref(),
                 Some(s(&l["chainid"])),
@@ -209,35 +168,17 @@ fn every_corpus_item_matches_the_tools() {
                 .iter()
                 .find(|r| repo.starts_with(s(&r["REPOSITORY"])))
                 .expect("podman row");
-            assert_eq!(
-                img.printed.podman.as_deref(),
-                Some(s(&row["SIZE"])),
-                "{name}: podman SIZE"
-            );
+            assert_eq!(img.printed.podman.as_deref(), Some(s(&row["SIZE"])), "{name}: podman SIZE");
             checked += 1;
         }
         // containerd: ctr images ls SIZE and the CRI size crictl shows.
         let ct = &item["containerd"];
-        if let Some(row) = ct["images_ls"]["value"]["rows"]
-            .as_array()
-            .and_then(|a| a.first())
-        {
-            assert_eq!(
-                img.printed.ctr.as_deref(),
-                Some(s(&row["SIZE"])),
-                "{name}: ctr SIZE"
-            );
+        if let Some(row) = ct["images_ls"]["value"]["rows"].as_array().and_then(|a| a.first()) {
+            assert_eq!(img.printed.ctr.as_deref(), Some(s(&row["SIZE"])), "{name}: ctr SIZE");
             checked += 1;
         }
-        if let Some(cri) = ct["cri_list_images"]["value"]
-            .as_array()
-            .and_then(|a| a.first())
-        {
-            assert_eq!(
-                img.sizes.containerd,
-                cri["size"].as_u64(),
-                "{name}: CRI size"
-            );
+        if let Some(cri) = ct["cri_list_images"]["value"].as_array().and_then(|a| a.first()) {
+            assert_eq!(img.sizes.containerd, cri["size"].as_u64(), "{name}: CRI size");
             checked += 1;
         }
     }

@@ -15,9 +15,7 @@ use std::path::{Path, PathBuf};
 use ocisize::{inspect, inspect_reader, Options, Report, SourceArg};
 
 fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/corpus")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/corpus").join(name)
 }
 
 /// What a byte of an archive is.
@@ -47,12 +45,7 @@ fn layout(archive: &[u8]) -> Vec<(usize, usize, usize, String)> {
         let body = e.raw_file_position() as usize;
         let header = e.raw_header_position() as usize;
         let len = e.size() as usize;
-        out.push((
-            header,
-            body,
-            body + len,
-            e.path().unwrap().to_string_lossy().into_owned(),
-        ));
+        out.push((header, body, body + len, e.path().unwrap().to_string_lossy().into_owned()));
     }
     out
 }
@@ -72,11 +65,7 @@ fn classify(archive: &[u8], covered: &dyn Fn(&str) -> bool) -> Vec<Region> {
         for x in &mut r[header..body] {
             *x = Region::Header;
         }
-        let kind = if covered(&name) {
-            Region::Covered
-        } else {
-            Region::Metadata
-        };
+        let kind = if covered(&name) { Region::Covered } else { Region::Metadata };
         for x in &mut r[body..end] {
             *x = kind;
         }
@@ -112,10 +101,7 @@ impl Tally {
 }
 
 fn options() -> Options {
-    Options {
-        jobs: 1,
-        ..Options::default()
-    }
+    Options { jobs: 1, ..Options::default() }
 }
 
 /// Flip byte `i` (xor 0x01 and xor 0x80 alternately, so both low and high bits are tried)
@@ -144,9 +130,7 @@ fn flip_and_check(
                 )
             }
             Region::Padding => {
-                let rep = r
-                    .as_ref()
-                    .unwrap_or_else(|e| panic!("{name}: padding flip at {i}: {e}"));
+                let rep = r.as_ref().unwrap_or_else(|e| panic!("{name}: padding flip at {i}: {e}"));
                 assert_eq!(
                     rep.images, original.images,
                     "{name}: padding flip at {i} changed the report"
@@ -154,11 +138,7 @@ fn flip_and_check(
             }
             Region::Header => {
                 if st == 0 {
-                    assert_eq!(
-                        r.unwrap().images,
-                        original.images,
-                        "{name}: header flip at {i}"
-                    );
+                    assert_eq!(r.unwrap().images, original.images, "{name}: header flip at {i}");
                 }
             }
             Region::Metadata | Region::Truncation | Region::TruncationInPadding => {}
@@ -186,14 +166,7 @@ fn truncate_and_check(
         if !only_padding {
             assert_ne!(st, 0, "{name}: truncation to {len} bytes was not detected");
         }
-        tally.add(
-            if only_padding {
-                Region::TruncationInPadding
-            } else {
-                Region::Truncation
-            },
-            st,
-        );
+        tally.add(if only_padding { Region::TruncationInPadding } else { Region::Truncation }, st);
     }
 }
 
@@ -238,10 +211,7 @@ fn small_oci_archive() -> Vec<u8> {
     );
     files.push((format!("blobs/sha256/{}", cd.hex()), config.into_bytes()));
     files.push((format!("blobs/sha256/{}", md.hex()), manifest.into_bytes()));
-    files.push((
-        "oci-layout".into(),
-        br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
-    ));
+    files.push(("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()));
     files.push(("index.json".into(), index.into_bytes()));
     let mut b = tar::Builder::new(Vec::new());
     for (n, d) in &files {
@@ -270,21 +240,9 @@ fn every_byte_of_a_small_oci_archive() {
         0..archive.len(),
         &mut tally,
     );
-    truncate_and_check(
-        "small oci-archive",
-        &archive,
-        (0..archive.len()).step_by(37),
-        &mut tally,
-    );
-    tally.print(&format!(
-        "small oci-archive, {} bytes, every byte flipped",
-        archive.len()
-    ));
-    let covered = tally
-        .outcomes
-        .iter()
-        .filter(|((r, _), _)| *r == Region::Covered)
-        .count();
+    truncate_and_check("small oci-archive", &archive, (0..archive.len()).step_by(37), &mut tally);
+    tally.print(&format!("small oci-archive, {} bytes, every byte flipped", archive.len()));
+    let covered = tally.outcomes.iter().filter(|((r, _), _)| *r == Region::Covered).count();
     assert!(covered > 0);
 }
 
@@ -313,27 +271,12 @@ fn sampled_bytes_of_real_archives() {
         // A deterministic sample: every region kind, spread over the whole archive.
         let step = (archive.len() / 400).max(1);
         let members = layout(&archive);
-        let positions = (0..archive.len())
-            .step_by(step)
-            .chain(members.iter().flat_map(|(h, b, e, _)| {
-                [
-                    *h,
-                    *h + 100,
-                    *h + 140,
-                    *b,
-                    (*b + *e) / 2,
-                    e.saturating_sub(1),
-                ]
+        let positions =
+            (0..archive.len()).step_by(step).chain(members.iter().flat_map(|(h, b, e, _)| {
+                [*h, *h + 100, *h + 140, *b, (*b + *e) / 2, e.saturating_sub(1)]
             }));
         let positions: Vec<usize> = positions.filter(|&p| p < archive.len()).collect();
-        flip_and_check(
-            name,
-            &archive,
-            &regions,
-            &original,
-            positions.into_iter(),
-            &mut tally,
-        );
+        flip_and_check(name, &archive, &regions, &original, positions.into_iter(), &mut tally);
         truncate_and_check(
             name,
             &archive,
@@ -347,11 +290,7 @@ fn sampled_bytes_of_real_archives() {
 /// Flip bytes inside every blob file of layout directories (OCI and dir:), on disk.
 #[test]
 fn layout_directories() {
-    for name in [
-        "tiny.umoci.oci",
-        "tiny.podman.docker-dir",
-        "tiny.skopeo.oci-zstd",
-    ] {
+    for name in ["tiny.umoci.oci", "tiny.podman.docker-dir", "tiny.skopeo.oci-zstd"] {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("l");
         copy_dir(&corpus(name), &root);
@@ -359,22 +298,13 @@ fn layout_directories() {
         let mut files = Vec::new();
         collect(&root, &mut files);
         for f in files {
-            let rel = f
-                .strip_prefix(&root)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
+            let rel = f.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
             let digest_named = rel.starts_with("blobs/") || rel.len() == 64;
             if !digest_named {
                 continue;
             }
             let orig = std::fs::read(&f).unwrap();
-            for pos in [
-                0,
-                orig.len() / 3,
-                orig.len() / 2,
-                orig.len().saturating_sub(1),
-            ] {
+            for pos in [0, orig.len() / 3, orig.len() / 2, orig.len().saturating_sub(1)] {
                 if pos >= orig.len() {
                     continue;
                 }

@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 use ocisize::{inspect, Algorithm, Digest, Options, Report, SourceArg};
 
 fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/corpus")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/corpus").join(name)
 }
 
 fn members(path: &Path) -> Vec<(String, Vec<u8>)> {
@@ -92,10 +90,7 @@ fn crane_docker_archive() {
     // containerd keeps the gzip layers and synthesizes a manifest labelling them .tar.gzip:
     // 893 bytes for the plain-tar version, + 5 bytes per layer for the longer media type,
     // - 3 digits because three gzip sizes are one digit shorter than the tar sizes.
-    assert_eq!(
-        i.sizes.containerd,
-        Some(1_156_439 + 1164 + (893 + 4 * 5 - 3))
-    );
+    assert_eq!(i.sizes.containerd, Some(1_156_439 + 1164 + (893 + 4 * 5 - 3)));
 }
 
 /// docker >= 25 saves an OCI layout plus manifest.json and repositories.
@@ -103,10 +98,7 @@ fn crane_docker_archive() {
 fn docker_25_oci_layout_archive() {
     let dir = tempfile::tempdir().unwrap();
     let mut files = members(&corpus("tiny.ctr.export.tar"));
-    files.push((
-        "repositories".into(),
-        br#"{"ocisize/tiny":{"latest":"x"}}"#.to_vec(),
-    ));
+    files.push(("repositories".into(), br#"{"ocisize/tiny":{"latest":"x"}}"#.to_vec()));
     let p = write_tar(dir.path(), "docker25.tar", &files);
     let r = run(p.to_str().unwrap());
     assert!(r.verified(), "{:#?}", r.problems);
@@ -136,8 +128,7 @@ fn legacy_layer_symlinks_are_followed() {
         let mut h = e.header().clone();
         if h.entry_type().is_symlink() {
             links.push(name.clone());
-            b.append_link(&mut h, &name, e.link_name().unwrap().unwrap())
-                .unwrap();
+            b.append_link(&mut h, &name, e.link_name().unwrap().unwrap()).unwrap();
         } else if name != "manifest.json" {
             let mut body = Vec::new();
             e.read_to_end(&mut body).unwrap();
@@ -162,11 +153,7 @@ fn legacy_layer_symlinks_are_followed() {
     let r = run(p.to_str().unwrap());
     assert!(r.verified(), "{:#?}", r.problems);
     assert_eq!(r.images[0].sizes.docker_vfs, Some(2_314_054));
-    assert!(r.images[0].layers[0]
-        .path
-        .as_deref()
-        .unwrap()
-        .ends_with("/layer.tar"));
+    assert!(r.images[0].layers[0].path.as_deref().unwrap().ends_with("/layer.tar"));
 }
 
 /// `docker save a b`: one manifest.json entry per image, layers shared by path.
@@ -190,17 +177,9 @@ fn several_images_in_one_docker_save() {
     let r = run(p.to_str().unwrap());
     assert!(r.verified(), "{:#?}", r.problems);
     assert_eq!(r.images.len(), 2);
-    let tiny = r
-        .images
-        .iter()
-        .find(|i| i.names == ["docker.io/ocisize/tiny:latest"])
-        .unwrap();
+    let tiny = r.images.iter().find(|i| i.names == ["docker.io/ocisize/tiny:latest"]).unwrap();
     assert_eq!(tiny.sizes.docker_vfs, Some(2_314_054));
-    let deb = r
-        .images
-        .iter()
-        .find(|i| i.names == ["docker.io/ocisize/debslice:latest"])
-        .unwrap();
+    let deb = r.images.iter().find(|i| i.names == ["docker.io/ocisize/debslice:latest"]).unwrap();
     assert_eq!(deb.image_id.unwrap().short(), "3b2ab3957c6a");
     // Selecting one image by name.
     let arg = format!("docker-archive:{}:ocisize/tiny", p.display());
@@ -217,11 +196,7 @@ fn oci_layout(dir: &Path, index: &str, blobs: &[(Digest, Vec<u8>)]) -> PathBuf {
         std::fs::write(p, data).unwrap();
     }
     std::fs::create_dir_all(&root).unwrap();
-    std::fs::write(
-        root.join("oci-layout"),
-        br#"{"imageLayoutVersion":"1.0.0"}"#,
-    )
-    .unwrap();
+    std::fs::write(root.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
     std::fs::write(root.join("index.json"), index).unwrap();
     root
 }
@@ -295,9 +270,7 @@ fn schema1_and_unknown_algorithms_are_clear_errors() {
     let r = run(root.to_str().unwrap());
     assert!(!r.verified());
     assert!(
-        r.problems
-            .iter()
-            .any(|p| p.message.contains("schema 1 manifests are not supported")),
+        r.problems.iter().any(|p| p.message.contains("schema 1 manifests are not supported")),
         "{:#?}",
         r.problems
     );
@@ -307,10 +280,7 @@ fn schema1_and_unknown_algorithms_are_clear_errors() {
     let r = run(root.to_str().unwrap());
     assert!(!r.verified());
     let msg = &r.problems[0].message;
-    assert!(
-        msg.contains("unsupported digest algorithm \"md5\""),
-        "{msg}"
-    );
+    assert!(msg.contains("unsupported digest algorithm \"md5\""), "{msg}");
     assert_eq!(r.problems[0].member.as_deref(), Some("index.json"));
 }
 
@@ -319,24 +289,17 @@ fn unknown_media_types_in_an_index_are_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let src = std::fs::read_to_string(corpus("tiny.umoci.oci/index.json")).unwrap();
     let mut v: serde_json::Value = serde_json::from_str(&src).unwrap();
-    v["manifests"]
-        .as_array_mut()
-        .unwrap()
-        .push(serde_json::json!({
-            "mediaType": "application/vnd.example.sbom+json",
-            "digest": "sha256:0000000000000000000000000000000000000000000000000000000000000000",
-            "size": 3
-        }));
+    v["manifests"].as_array_mut().unwrap().push(serde_json::json!({
+        "mediaType": "application/vnd.example.sbom+json",
+        "digest": "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+        "size": 3
+    }));
     let root = dir.path().join("layout");
     copy_dir(&corpus("tiny.umoci.oci"), &root);
     std::fs::write(root.join("index.json"), v.to_string()).unwrap();
     let r = run(root.to_str().unwrap());
     assert!(r.verified(), "{:#?}", r.problems);
-    assert_eq!(
-        r.images.len(),
-        2,
-        "latest and arm64 tags, the unknown entry skipped"
-    );
+    assert_eq!(r.images.len(), 2, "latest and arm64 tags, the unknown entry skipped");
 }
 
 #[test]
@@ -351,10 +314,7 @@ fn layout_symlink_escaping_the_directory_is_refused() {
     std::os::unix::fs::symlink(&outside, &link).unwrap();
     let r = run(root.to_str().unwrap());
     assert!(!r.verified());
-    assert!(r
-        .problems
-        .iter()
-        .any(|p| p.message.contains("leaves the layout directory")));
+    assert!(r.problems.iter().any(|p| p.message.contains("leaves the layout directory")));
     // A symlink inside the layout is followed.
     std::fs::remove_file(&link).unwrap();
     std::fs::write(root.join("blobs/copy"), blob(TINY_LAYERS[3])).unwrap();

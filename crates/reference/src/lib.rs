@@ -152,8 +152,7 @@ fn valid_tag(t: &str) -> bool {
     !b.is_empty()
         && b.len() <= 128
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
 impl Reference {
@@ -165,22 +164,16 @@ impl Reference {
             return Err(ReferenceError::Empty);
         }
         if input.len() == 64
-            && input
-                .bytes()
-                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            && input.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
         {
-            return Err(ReferenceError::HexId {
-                input: input.to_owned(),
-            });
+            return Err(ReferenceError::HexId { input: input.to_owned() });
         }
         let (rest, digest) = match input.split_once('@') {
             Some((r, d)) => (
                 r,
                 Some(
                     d.parse::<Digest>()
-                        .map_err(|_| ReferenceError::InvalidDigest {
-                            input: input.to_owned(),
-                        })?,
+                        .map_err(|_| ReferenceError::InvalidDigest { input: input.to_owned() })?,
                 ),
             ),
             None => (input, None),
@@ -207,41 +200,26 @@ impl Reference {
             }
             _ => (DEFAULT_DOMAIN.to_owned(), name.to_owned()),
         };
-        let domain = if domain == "index.docker.io" {
-            DEFAULT_DOMAIN.to_owned()
-        } else {
-            domain
-        };
+        let domain = if domain == "index.docker.io" { DEFAULT_DOMAIN.to_owned() } else { domain };
         let path = if domain == DEFAULT_DOMAIN && !path.contains('/') {
             format!("{OFFICIAL_REPO_PREFIX}{path}")
         } else {
             path
         };
         if !valid_domain(&domain) {
-            return Err(ReferenceError::InvalidFormat {
-                input: input.to_owned(),
-            });
+            return Err(ReferenceError::InvalidFormat { input: input.to_owned() });
         }
         if path.chars().any(|c| c.is_ascii_uppercase()) {
-            return Err(ReferenceError::UppercaseRepository {
-                input: input.to_owned(),
-            });
+            return Err(ReferenceError::UppercaseRepository { input: input.to_owned() });
         }
         if !path.split('/').all(valid_component) {
-            return Err(ReferenceError::InvalidFormat {
-                input: input.to_owned(),
-            });
+            return Err(ReferenceError::InvalidFormat { input: input.to_owned() });
         }
         let length = domain.len() + 1 + path.len();
         if length > NAME_TOTAL_LENGTH_MAX {
             return Err(ReferenceError::NameTooLong { length });
         }
-        Ok(Reference {
-            domain,
-            path,
-            tag: tag.map(str::to_owned),
-            digest,
-        })
+        Ok(Reference { domain, path, tag: tag.map(str::to_owned), digest })
     }
 
     /// The registry domain (`docker.io`).
@@ -354,43 +332,15 @@ mod tests {
         for (input, full, familiar) in [
             ("nginx", "docker.io/library/nginx", "nginx"),
             ("nginx:1.0", "docker.io/library/nginx:1.0", "nginx:1.0"),
-            (
-                "library/nginx:1.0",
-                "docker.io/library/nginx:1.0",
-                "nginx:1.0",
-            ),
-            (
-                "docker.io/library/nginx:1.0",
-                "docker.io/library/nginx:1.0",
-                "nginx:1.0",
-            ),
+            ("library/nginx:1.0", "docker.io/library/nginx:1.0", "nginx:1.0"),
+            ("docker.io/library/nginx:1.0", "docker.io/library/nginx:1.0", "nginx:1.0"),
             ("index.docker.io/nginx", "docker.io/library/nginx", "nginx"),
-            (
-                "ocisize/tiny:latest",
-                "docker.io/ocisize/tiny:latest",
-                "ocisize/tiny:latest",
-            ),
+            ("ocisize/tiny:latest", "docker.io/ocisize/tiny:latest", "ocisize/tiny:latest"),
             ("localhost/x", "localhost/x", "localhost/x"),
-            (
-                "localhost:5000/a/b:c",
-                "localhost:5000/a/b:c",
-                "localhost:5000/a/b:c",
-            ),
-            (
-                "quay.io/podman/stable:v4",
-                "quay.io/podman/stable:v4",
-                "quay.io/podman/stable:v4",
-            ),
-            (
-                "docker.io/library/a/b",
-                "docker.io/library/a/b",
-                "library/a/b",
-            ),
-            (
-                "a-b__c/d.e_f--g",
-                "docker.io/a-b__c/d.e_f--g",
-                "a-b__c/d.e_f--g",
-            ),
+            ("localhost:5000/a/b:c", "localhost:5000/a/b:c", "localhost:5000/a/b:c"),
+            ("quay.io/podman/stable:v4", "quay.io/podman/stable:v4", "quay.io/podman/stable:v4"),
+            ("docker.io/library/a/b", "docker.io/library/a/b", "library/a/b"),
+            ("a-b__c/d.e_f--g", "docker.io/a-b__c/d.e_f--g", "a-b__c/d.e_f--g"),
             ("[::1]:5000/x:y", "[::1]:5000/x:y", "[::1]:5000/x:y"),
         ] {
             let r = Reference::parse_normalized(input).unwrap_or_else(|e| panic!("{input}: {e}"));
@@ -427,10 +377,7 @@ mod tests {
             Err(ReferenceError::InvalidDigest { .. })
         ));
         let hex = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
-        assert!(matches!(
-            Reference::parse_normalized(hex),
-            Err(ReferenceError::HexId { .. })
-        ));
+        assert!(matches!(Reference::parse_normalized(hex), Err(ReferenceError::HexId { .. })));
         let long = format!("x/{}", "a".repeat(300));
         assert!(matches!(
             Reference::parse_normalized(&long),

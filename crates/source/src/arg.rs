@@ -49,11 +49,7 @@ pub struct SourceArg {
 impl SourceArg {
     /// A plain path with format detection.
     pub fn path(p: impl Into<PathBuf>) -> SourceArg {
-        SourceArg {
-            input: Input::Path(p.into()),
-            format: None,
-            reference: None,
-        }
+        SourceArg { input: Input::Path(p.into()), format: None, reference: None }
     }
 }
 
@@ -86,11 +82,7 @@ impl FromStr for SourceArg {
             return Err(ArgError::Empty);
         }
         if s == "-" {
-            return Ok(SourceArg {
-                input: Input::Stdin,
-                format: None,
-                reference: None,
-            });
+            return Ok(SourceArg { input: Input::Stdin, format: None, reference: None });
         }
         let transports = [
             ("oci-archive:", Format::OciArchive),
@@ -110,16 +102,8 @@ impl FromStr for SourceArg {
                 if format == Format::Dir && reference.is_some() {
                     return Err(ArgError::DirReference { arg: s.to_owned() });
                 }
-                let input = if path == "-" {
-                    Input::Stdin
-                } else {
-                    Input::Path(path.into())
-                };
-                return Ok(SourceArg {
-                    input,
-                    format: Some(format),
-                    reference,
-                });
+                let input = if path == "-" { Input::Stdin } else { Input::Path(path.into()) };
+                return Ok(SourceArg { input, format: Some(format), reference });
             }
         }
         Ok(SourceArg::path(s))
@@ -136,21 +120,13 @@ mod tests {
         assert_eq!(a.input, Input::Path("/x/y".into()));
         assert_eq!(a.format, Some(Format::OciLayout));
         assert_eq!(a.reference.as_deref(), Some("latest"));
-        let a: SourceArg = "docker-archive:img.tar:ocisize/tiny:latest"
-            .parse()
-            .unwrap();
+        let a: SourceArg = "docker-archive:img.tar:ocisize/tiny:latest".parse().unwrap();
         assert_eq!(a.reference.as_deref(), Some("ocisize/tiny:latest"));
         let a: SourceArg = "img.tar".parse().unwrap();
         assert_eq!(a, SourceArg::path("img.tar"));
         let a: SourceArg = "-".parse().unwrap();
         assert_eq!(a.input, Input::Stdin);
-        assert_eq!(
-            "oci:".parse::<SourceArg>(),
-            Err(ArgError::NoPath { arg: "oci:".into() })
-        );
-        assert!(matches!(
-            "dir:x:y".parse::<SourceArg>(),
-            Err(ArgError::DirReference { .. })
-        ));
+        assert_eq!("oci:".parse::<SourceArg>(), Err(ArgError::NoPath { arg: "oci:".into() }));
+        assert!(matches!("dir:x:y".parse::<SourceArg>(), Err(ArgError::DirReference { .. })));
     }
 }

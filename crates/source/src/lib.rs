@@ -267,10 +267,7 @@ enum Content {
     Measured(Arc<Measured>),
     /// A file in a layout directory, or a member of a seekable archive file, measured on
     /// first use.
-    Lazy {
-        at: Location,
-        cell: OnceLock<Result<Arc<Measured>, MemberError>>,
-    },
+    Lazy { at: Location, cell: OnceLock<Result<Arc<Measured>, MemberError>> },
     /// A symbolic or hard link to another member.
     Link(String),
 }
@@ -282,11 +279,7 @@ enum Location {
     File(PathBuf),
     /// `len` bytes at `offset` of an archive file, read with positioned reads so that
     /// several members can be measured at once.
-    Range {
-        file: Arc<std::fs::File>,
-        offset: u64,
-        len: u64,
-    },
+    Range { file: Arc<std::fs::File>, offset: u64, len: u64 },
 }
 
 /// Positioned reads of one archive member; a file that ends early is an error, not a short
@@ -300,9 +293,7 @@ pub(crate) struct RangeReader<'a> {
 impl io::Read for RangeReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         use std::os::unix::fs::FileExt;
-        let want = usize::try_from(self.end - self.pos)
-            .unwrap_or(usize::MAX)
-            .min(buf.len());
+        let want = usize::try_from(self.end - self.pos).unwrap_or(usize::MAX).min(buf.len());
         if want == 0 {
             return Ok(0);
         }
@@ -361,11 +352,7 @@ impl Catalog {
         format: Option<Format>,
         options: &ScanOptions,
     ) -> Result<Catalog, SourceError> {
-        let arg = SourceArg {
-            input: Input::Stdin,
-            format,
-            reference: None,
-        };
+        let arg = SourceArg { input: Input::Stdin, format, reference: None };
         scan::scan_stream(reader, name.to_owned(), &arg, options)
     }
 
@@ -410,6 +397,57 @@ impl Catalog {
         Ok(m.size)
     }
 
+    /// Whether a member's content has been measured already (streamed archives measure every
+    /// member as it passes; layouts and archive files on first use).
+    pub fn is_measured(&self, name: &str) -> bool {
+        match self.resolve(name) {
+            Ok((_, m)) => match &m.content {
+                Content::Measured(_) => true,
+                Content::Lazy { cell, .. } => cell.get().is_some(),
+                Content::Link(_) => false,
+            },
+            Err(_) => false,
+        }
+    }
+
+    /// The first `n` bytes of a member (fewer if it is shorter), without measuring it. For a
+    /// streamed member whose bytes are gone, the kept JSON bytes if any, else an error.
+    pub fn peek(&self, name: &str, n: usize) -> Result<Vec<u8>, MemberError> {
+        use std::io::Read as _;
+        let (resolved, m) = self.resolve(name)?;
+        let io = |e: io::Error| MemberError::Io {
+            path: format!("{} (member {resolved})", self.path),
+            message: e.to_string(),
+        };
+        let mut buf = Vec::with_capacity(n);
+        match &m.content {
+            Content::Lazy { at: Location::File(path), .. } => {
+                let f = std::fs::File::open(path).map_err(|e| io_err(path, &e))?;
+                f.take(n as u64).read_to_end(&mut buf).map_err(io)?;
+            }
+            Content::Lazy { at: Location::Range { file, offset, len }, .. } => {
+                let end = offset.saturating_add((*len).min(n as u64));
+                RangeReader { file, pos: *offset, end }.read_to_end(&mut buf).map_err(io)?;
+            }
+            Content::Measured(x) => match &x.data {
+                Some(d) => buf.extend_from_slice(&d[..d.len().min(n)]),
+                None => {
+                    return Err(MemberError::Io {
+                        path: format!("{} (member {resolved})", self.path),
+                        message: "its bytes were streamed and not kept".into(),
+                    })
+                }
+            },
+            Content::Link(_) => {
+                return Err(MemberError::LinkLoop {
+                    source_path: self.path.clone(),
+                    member: resolved,
+                })
+            }
+        }
+        Ok(buf)
+    }
+
     /// The path of a blob in an OCI layout: `blobs/<algorithm>/<hex>`.
     pub fn blob_path(digest: &Digest) -> String {
         format!("blobs/{}/{}", digest.algorithm(), digest.hex())
@@ -418,22 +456,16 @@ impl Catalog {
     fn resolve<'a>(&'a self, name: &str) -> Result<(String, &'a Member), MemberError> {
         let mut current = normalize(name).unwrap_or_else(|| name.to_owned());
         for _ in 0..16 {
-            let m = self
-                .members
-                .get(&current)
-                .ok_or_else(|| MemberError::Missing {
-                    source_path: self.path.clone(),
-                    member: current.clone(),
-                })?;
+            let m = self.members.get(&current).ok_or_else(|| MemberError::Missing {
+                source_path: self.path.clone(),
+                member: current.clone(),
+            })?;
             match &m.content {
                 Content::Link(target) => current = target.clone(),
                 _ => return Ok((current, m)),
             }
         }
-        Err(MemberError::LinkLoop {
-            source_path: self.path.clone(),
-            member: name.to_owned(),
-        })
+        Err(MemberError::LinkLoop { source_path: self.path.clone(), member: name.to_owned() })
     }
 
     /// The measured content of a member (following links): size, digest, kept JSON bytes and
@@ -462,11 +494,7 @@ impl Catalog {
                 measure_reader(file, alg, keep, limits, None).map_err(|e| io_err(path, &e))
             }
             Location::Range { file, offset, len } => {
-                let r = RangeReader {
-                    file,
-                    pos: *offset,
-                    end: offset.saturating_add(*len),
-                };
+                let r = RangeReader { file, pos: *offset, end: offset.saturating_add(*len) };
                 measure_reader(r, alg, keep, limits, None).map_err(|e| MemberError::Io {
                     path: format!("{} (member {name})", self.path),
                     message: e.to_string(),
@@ -495,10 +523,10 @@ impl Catalog {
             });
         }
         let measured = self.measured(&resolved)?;
-        measured.data.clone().ok_or(MemberError::NotJson {
-            source_path: self.path.clone(),
-            member: resolved,
-        })
+        measured
+            .data
+            .clone()
+            .ok_or(MemberError::NotJson { source_path: self.path.clone(), member: resolved })
     }
 
     /// Measure every listed member that is not measured yet, using up to `jobs` threads.
@@ -508,13 +536,11 @@ impl Catalog {
         let mut pending: Vec<String> = names
             .iter()
             .filter_map(|n| match self.resolve(n) {
-                Ok((
-                    r,
-                    Member {
-                        content: Content::Lazy { cell, .. },
-                        ..
-                    },
-                )) if cell.get().is_none() => Some(r),
+                Ok((r, Member { content: Content::Lazy { cell, .. }, .. }))
+                    if cell.get().is_none() =>
+                {
+                    Some(r)
+                }
                 _ => None,
             })
             .collect();
@@ -540,10 +566,7 @@ impl Catalog {
 }
 
 fn io_err(path: &Path, e: &io::Error) -> MemberError {
-    MemberError::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    }
+    MemberError::Io { path: path.display().to_string(), message: e.to_string() }
 }
 
 /// The digest algorithm implied by a member's path: `blobs/sha512/…` is sha512, everything
@@ -591,16 +614,10 @@ mod tests {
 
     #[test]
     fn normalizes_names() {
-        assert_eq!(
-            normalize("./blobs/sha256/ab").as_deref(),
-            Some("blobs/sha256/ab")
-        );
+        assert_eq!(normalize("./blobs/sha256/ab").as_deref(), Some("blobs/sha256/ab"));
         assert_eq!(normalize("a/../b").as_deref(), Some("b"));
         assert_eq!(normalize("../x"), None);
-        assert_eq!(
-            join_link("id/layer.tar", "../abc.tar").as_deref(),
-            Some("abc.tar")
-        );
+        assert_eq!(join_link("id/layer.tar", "../abc.tar").as_deref(), Some("abc.tar"));
         assert_eq!(join_link("id/layer.tar", "../../abc.tar"), None);
     }
 

@@ -67,23 +67,9 @@ pub fn measure_reader<R: Read>(
     limits: &Limits,
     progress: Option<&(dyn Fn(u64) + Send + Sync)>,
 ) -> io::Result<Measured> {
-    let mut cap = Capture {
-        inner: reader,
-        keep: Some(Vec::new()),
-        limit: keep,
-        decided: false,
-        progress,
-    };
+    let mut cap =
+        Capture { inner: reader, keep: Some(Vec::new()), limit: keep, decided: false, progress };
     let m = ocisize_layer::measure_blob(&mut cap, algorithm, limits)?;
-    let data = if cap.decided {
-        cap.keep.take().map(Arc::from)
-    } else {
-        None
-    };
-    Ok(Measured {
-        size: m.size,
-        digest: m.digest,
-        data,
-        layer: m.layer.map_err(Arc::new),
-    })
+    let data = if cap.decided { cap.keep.take().map(Arc::from) } else { None };
+    Ok(Measured { size: m.size, digest: m.digest, data, layer: m.layer.map_err(Arc::new) })
 }

@@ -21,24 +21,18 @@ pub(crate) fn open(arg: &SourceArg, options: &ScanOptions) -> Result<Catalog, So
             scan_stream(stdin, display, arg, options)
         }
         Input::Path(p) => {
-            let meta = fs::metadata(p).map_err(|source| SourceError::Io {
-                path: display.clone(),
-                source,
-            })?;
+            let meta = fs::metadata(p)
+                .map_err(|source| SourceError::Io { path: display.clone(), source })?;
             if meta.is_dir() {
                 return open_dir(p, display, arg, options);
             }
-            let f = fs::File::open(p).map_err(|source| SourceError::Io {
-                path: display.clone(),
-                source,
-            })?;
+            let f = fs::File::open(p)
+                .map_err(|source| SourceError::Io { path: display.clone(), source })?;
             let mut head = [0u8; 8];
             let n = {
                 use std::os::unix::fs::FileExt;
-                f.read_at(&mut head, 0).map_err(|source| SourceError::Io {
-                    path: display.clone(),
-                    source,
-                })?
+                f.read_at(&mut head, 0)
+                    .map_err(|source| SourceError::Io { path: display.clone(), source })?
             };
             // A plain tar in a regular file is indexed (headers only, bodies skipped by
             // seeking) and its members are measured on demand, in parallel; anything else
@@ -74,13 +68,8 @@ pub(crate) fn scan_stream<R: Read>(
     arg: &SourceArg,
     options: &ScanOptions,
 ) -> Result<Catalog, SourceError> {
-    let mut buffered = BufReader::with_capacity(
-        256 * 1024,
-        Progress {
-            inner: raw,
-            cb: options.progress.clone(),
-        },
-    );
+    let mut buffered =
+        BufReader::with_capacity(256 * 1024, Progress { inner: raw, cb: options.progress.clone() });
     let head = loop {
         match buffered.fill_buf() {
             Ok(h) => break h,
@@ -89,56 +78,33 @@ pub(crate) fn scan_stream<R: Read>(
         }
     };
     let (wrapper, reader): (Wrapper, Box<dyn Read + '_>) = match Compression::sniff(head) {
-        Compression::Gzip => (
-            Wrapper::Gzip,
-            Box::new(flate2::read::MultiGzDecoder::new(buffered)),
-        ),
+        Compression::Gzip => (Wrapper::Gzip, Box::new(flate2::read::MultiGzDecoder::new(buffered))),
         Compression::Zstd => {
-            let d = zstd::stream::read::Decoder::with_buffer(buffered).map_err(|source| {
-                SourceError::Io {
-                    path: path.clone(),
-                    source,
-                }
-            })?;
+            let d = zstd::stream::read::Decoder::with_buffer(buffered)
+                .map_err(|source| SourceError::Io { path: path.clone(), source })?;
             (Wrapper::Zstd, Box::new(d))
         }
         Compression::None => (Wrapper::None, Box::new(buffered)),
     };
     let mut members: BTreeMap<String, Member> = BTreeMap::new();
     let mut notices = Vec::new();
-    let keep = options
-        .json
-        .manifest
-        .max(options.json.config)
-        .max(options.json.metadata);
+    let keep = options.json.manifest.max(options.json.config).max(options.json.metadata);
     let mut archive = tar::Archive::new(reader);
     let entries = archive
         .entries()
-        .map_err(|source| SourceError::NotAnArchive {
-            path: path.clone(),
-            source,
-        })?;
+        .map_err(|source| SourceError::NotAnArchive { path: path.clone(), source })?;
     let mut count: u64 = 0;
     for entry in entries {
         let mut entry = entry.map_err(|source| {
             if count == 0 {
-                SourceError::NotAnArchive {
-                    path: path.clone(),
-                    source,
-                }
+                SourceError::NotAnArchive { path: path.clone(), source }
             } else {
-                SourceError::Io {
-                    path: path.clone(),
-                    source,
-                }
+                SourceError::Io { path: path.clone(), source }
             }
         })?;
         count += 1;
         if count > options.member_limit() {
-            return Err(SourceError::TooManyMembers {
-                path,
-                limit: options.member_limit(),
-            });
+            return Err(SourceError::TooManyMembers { path, limit: options.member_limit() });
         }
         let Some(name) = member_name(&entry, &mut notices) else {
             continue;
@@ -156,11 +122,7 @@ pub(crate) fn scan_stream<R: Read>(
                             found: 0,
                         }
                     } else {
-                        SourceError::Member {
-                            path: path.clone(),
-                            member: name.clone(),
-                            source,
-                        }
+                        SourceError::Member { path: path.clone(), member: name.clone(), source }
                     }
                 })?;
             if m.size < declared {
@@ -171,29 +133,22 @@ pub(crate) fn scan_stream<R: Read>(
                     found: m.size,
                 });
             }
-            Member {
-                size: m.size,
-                content: Content::Measured(Arc::new(m)),
-            }
+            Member { size: m.size, content: Content::Measured(Arc::new(m)) }
         } else if let Some(m) = link_member(&entry, &name, &mut notices) {
             m
         } else {
             continue;
         };
-        insert_member(&mut members, &mut notices, name, member, |m| {
-            match &m.content {
-                Content::Measured(x) => Some((x.digest, x.size)),
-                _ => None,
-            }
+        insert_member(&mut members, &mut notices, name, member, |m| match &m.content {
+            Content::Measured(x) => Some((x.digest, x.size)),
+            _ => None,
         });
     }
     // Read what follows the end-of-archive blocks: for a gzip or zstd wrapper this checks the
     // trailer (CRC and length), so a damaged wrapper is not silently accepted.
     let mut rest = archive.into_inner();
-    io::copy(&mut rest, &mut io::sink()).map_err(|source| SourceError::Io {
-        path: path.clone(),
-        source,
-    })?;
+    io::copy(&mut rest, &mut io::sink())
+        .map_err(|source| SourceError::Io { path: path.clone(), source })?;
 
     finish_archive(path, arg, options, wrapper, members, notices, count)
 }
@@ -211,31 +166,19 @@ fn index_file(
     let mut archive = tar::Archive::new(&*file);
     let entries = archive
         .entries_with_seek()
-        .map_err(|source| SourceError::NotAnArchive {
-            path: path.clone(),
-            source,
-        })?;
+        .map_err(|source| SourceError::NotAnArchive { path: path.clone(), source })?;
     let mut count: u64 = 0;
     for entry in entries {
         let entry = entry.map_err(|source| {
             if count == 0 {
-                SourceError::NotAnArchive {
-                    path: path.clone(),
-                    source,
-                }
+                SourceError::NotAnArchive { path: path.clone(), source }
             } else {
-                SourceError::Io {
-                    path: path.clone(),
-                    source,
-                }
+                SourceError::Io { path: path.clone(), source }
             }
         })?;
         count += 1;
         if count > options.member_limit() {
-            return Err(SourceError::TooManyMembers {
-                path,
-                limit: options.member_limit(),
-            });
+            return Err(SourceError::TooManyMembers { path, limit: options.member_limit() });
         }
         let Some(name) = member_name(&entry, &mut notices) else {
             continue;
@@ -243,18 +186,8 @@ fn index_file(
         let kind = entry.header().entry_type();
         let member = if kind.is_file() || kind == tar::EntryType::Continuous {
             let len = entry.size();
-            let at = Location::Range {
-                file: file.clone(),
-                offset: entry.raw_file_position(),
-                len,
-            };
-            Member {
-                size: len,
-                content: Content::Lazy {
-                    at,
-                    cell: OnceLock::new(),
-                },
-            }
+            let at = Location::Range { file: file.clone(), offset: entry.raw_file_position(), len };
+            Member { size: len, content: Content::Lazy { at, cell: OnceLock::new() } }
         } else if let Some(m) = link_member(&entry, &name, &mut notices) {
             m
         } else {
@@ -263,15 +196,8 @@ fn index_file(
         insert_member(&mut members, &mut notices, name, member, |m| {
             // Comparing a duplicate needs its digest: measure both now.
             match &m.content {
-                Content::Lazy {
-                    at: Location::Range { file, offset, len },
-                    ..
-                } => {
-                    let r = crate::RangeReader {
-                        file,
-                        pos: *offset,
-                        end: offset + len,
-                    };
+                Content::Lazy { at: Location::Range { file, offset, len }, .. } => {
+                    let r = crate::RangeReader { file, pos: *offset, end: offset + len };
                     measure_reader(r, algorithm_for(""), 0, &options.layer, None)
                         .ok()
                         .map(|x| (x.digest, x.size))
@@ -316,16 +242,9 @@ fn link_member<R: Read>(
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
     // A symlink is relative to its own directory; a hard link names a member.
-    let resolved = if kind.is_symlink() {
-        join_link(name, &target)
-    } else {
-        normalize(&target)
-    };
+    let resolved = if kind.is_symlink() { join_link(name, &target) } else { normalize(&target) };
     match resolved {
-        Some(t) => Some(Member {
-            size: 0,
-            content: Content::Link(t),
-        }),
+        Some(t) => Some(Member { size: 0, content: Content::Link(t) }),
         None => {
             notices.push(Notice {
                 error: true,
@@ -431,35 +350,23 @@ fn open_dir(
     arg: &SourceArg,
     options: &ScanOptions,
 ) -> Result<Catalog, SourceError> {
-    let canonical_root = fs::canonicalize(root).map_err(|source| SourceError::Io {
-        path: path.clone(),
-        source,
-    })?;
+    let canonical_root =
+        fs::canonicalize(root).map_err(|source| SourceError::Io { path: path.clone(), source })?;
     let mut members = BTreeMap::new();
     let mut notices = Vec::new();
     let mut stack: Vec<(PathBuf, String, u32)> = vec![(root.to_path_buf(), String::new(), 0)];
     let limit = options.member_limit();
     while let Some((dir, prefix, depth)) = stack.pop() {
-        let rd = fs::read_dir(&dir).map_err(|source| SourceError::Io {
-            path: dir.display().to_string(),
-            source,
-        })?;
+        let rd = fs::read_dir(&dir)
+            .map_err(|source| SourceError::Io { path: dir.display().to_string(), source })?;
         for ent in rd {
-            let ent = ent.map_err(|source| SourceError::Io {
-                path: dir.display().to_string(),
-                source,
-            })?;
+            let ent =
+                ent.map_err(|source| SourceError::Io { path: dir.display().to_string(), source })?;
             let fname = ent.file_name().to_string_lossy().into_owned();
-            let rel = if prefix.is_empty() {
-                fname.clone()
-            } else {
-                format!("{prefix}/{fname}")
-            };
+            let rel = if prefix.is_empty() { fname.clone() } else { format!("{prefix}/{fname}") };
             let p = ent.path();
-            let meta = fs::symlink_metadata(&p).map_err(|source| SourceError::Io {
-                path: p.display().to_string(),
-                source,
-            })?;
+            let meta = fs::symlink_metadata(&p)
+                .map_err(|source| SourceError::Io { path: p.display().to_string(), source })?;
             let (file_path, meta) = if meta.file_type().is_symlink() {
                 // A symlink is followed only when it stays inside the layout: a blob path that
                 // escapes the layout is refused.

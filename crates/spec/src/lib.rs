@@ -48,11 +48,7 @@ pub struct JsonLimits {
 
 impl Default for JsonLimits {
     fn default() -> Self {
-        JsonLimits {
-            manifest: 4 << 20,
-            config: 4 << 20,
-            metadata: 1 << 20,
-        }
+        JsonLimits { manifest: 4 << 20, config: 4 << 20, metadata: 1 << 20 }
     }
 }
 
@@ -151,11 +147,7 @@ pub fn parse_json<T: for<'de> Deserialize<'de>>(
 ) -> Result<T, SpecError> {
     let limit = limits.limit(kind);
     if bytes.len() as u64 > limit {
-        return Err(SpecError::TooLarge {
-            kind,
-            limit,
-            found: bytes.len() as u64,
-        });
+        return Err(SpecError::TooLarge { kind, limit, found: bytes.len() as u64 });
     }
     serde_json::from_slice(bytes).map_err(|source| SpecError::Json { kind, source })
 }
@@ -215,27 +207,15 @@ pub struct Platform {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
     /// OS version (Windows).
-    #[serde(
-        default,
-        rename = "os.version",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "os.version", skip_serializing_if = "Option::is_none")]
     pub os_version: Option<String>,
 }
 
 impl fmt::Display for Platform {
     /// `os/architecture[/variant]`, the form `ctr`, `docker` and `podman` accept.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let os = if self.os.is_empty() {
-            "unknown"
-        } else {
-            &self.os
-        };
-        let arch = if self.architecture.is_empty() {
-            "unknown"
-        } else {
-            &self.architecture
-        };
+        let os = if self.os.is_empty() { "unknown" } else { &self.os };
+        let arch = if self.architecture.is_empty() { "unknown" } else { &self.architecture };
         write!(f, "{os}/{arch}")?;
         if let Some(v) = self.variant.as_deref().filter(|v| !v.is_empty()) {
             write!(f, "/{v}")?;
@@ -337,11 +317,7 @@ pub fn parse_manifest_document_with(
         Some(m) if media_type::is_manifest(m) => false,
         _ if probe.manifests.is_some() && probe.config.is_none() => true,
         _ if probe.config.is_some() => false,
-        _ => {
-            return Err(SpecError::NotAManifest {
-                media_type: probe.media_type,
-            })
-        }
+        _ => return Err(SpecError::NotAManifest { media_type: probe.media_type }),
     };
     if is_index {
         let idx: ImageIndex = parse_json(bytes, DocumentKind::Index, limits)?;
@@ -471,19 +447,13 @@ mod tests {
     #[test]
     fn detects_schema1() {
         let s1 = br#"{"schemaVersion":1,"name":"x","tag":"y","fsLayers":[]}"#;
-        assert!(matches!(
-            parse_manifest_document(s1),
-            Err(SpecError::Schema1)
-        ));
+        assert!(matches!(parse_manifest_document(s1), Err(SpecError::Schema1)));
     }
 
     #[test]
     fn index_without_media_type() {
         let idx = br#"{"schemaVersion":2,"manifests":[]}"#;
-        assert!(matches!(
-            parse_manifest_document(idx),
-            Ok(ManifestDocument::Index(_))
-        ));
+        assert!(matches!(parse_manifest_document(idx), Ok(ManifestDocument::Index(_))));
     }
 
     #[test]
@@ -493,24 +463,15 @@ mod tests {
         assert!(e.to_string().contains("invalid value: integer `-1`"), "{e}");
         let bad = br#"{"schemaVersion":2,"config":{"mediaType":"x","digest":"md5:00","size":1},"layers":[]}"#;
         let e = parse_manifest_document(bad).unwrap_err();
-        assert!(
-            e.to_string().contains("unsupported digest algorithm"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("unsupported digest algorithm"), "{e}");
     }
 
     #[test]
     fn enforces_size_limit() {
-        let limits = JsonLimits {
-            manifest: 10,
-            ..JsonLimits::default()
-        };
+        let limits = JsonLimits { manifest: 10, ..JsonLimits::default() };
         let e = parse_manifest_document_with(br#"{"schemaVersion":2,"manifests":[]}"#, &limits)
             .unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "image manifest is 34 bytes, over the limit of 10 bytes"
-        );
+        assert_eq!(e.to_string(), "image manifest is 34 bytes, over the limit of 10 bytes");
     }
 
     #[test]
@@ -523,10 +484,7 @@ mod tests {
                 s.push('}');
             }
             let e = parse_manifest_document(s.as_bytes()).unwrap_err();
-            assert!(
-                matches!(e, SpecError::Json { .. } | SpecError::NotAManifest { .. }),
-                "{e}"
-            );
+            assert!(matches!(e, SpecError::Json { .. } | SpecError::NotAManifest { .. }), "{e}");
         }
     }
 

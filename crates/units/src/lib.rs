@@ -42,11 +42,7 @@ pub fn go_format_g(x: f64, precision: usize) -> String {
         return "0".into();
     }
     if !x.is_finite() {
-        return if x.is_nan() {
-            "NaN".into()
-        } else {
-            "+Inf".into()
-        };
+        return if x.is_nan() { "NaN".into() } else { "+Inf".into() };
     }
     // Rust's `{:e}` with a precision rounds the exact binary value to nearest, ties to
     // even, as Go's strconv does.
@@ -64,10 +60,7 @@ pub fn go_format_g(x: f64, precision: usize) -> String {
         eprec = nd;
     }
     let digit = |i: i64| -> char {
-        usize::try_from(i)
-            .ok()
-            .and_then(|i| digits.get(i))
-            .map_or('0', |&d| d as char)
+        usize::try_from(i).ok().and_then(|i| digits.get(i)).map_or('0', |&d| d as char)
     };
     if exp < -4 || exp >= eprec {
         let prec = (p as i64).min(nd);
