@@ -54,12 +54,23 @@ pub struct Options {
     /// contents is `null`. Archives that stream (compressed, stdin) are read whole anyway,
     /// and then fully verified.
     pub verify: bool,
+    /// Most layers one image may have (default 4,096; docker's overlay2 stops at 125). An
+    /// image over the limit is reported without reading its layers.
+    pub max_layers: usize,
+    /// Most images one source may hold (default 65,536); the rest are not reported.
+    pub max_images: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
         let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        Options { scan: ScanOptions::default(), jobs, verify: true }
+        Options {
+            scan: ScanOptions::default(),
+            jobs,
+            verify: true,
+            max_layers: 4096,
+            max_images: 65536,
+        }
     }
 }
 

@@ -184,6 +184,36 @@ pub(crate) fn report(catalog: &Catalog, options: &Options) -> Report {
             );
         }
     }
+    if plans.len() > options.max_images {
+        ctx.error(
+            None,
+            None,
+            format!(
+                "{} holds {} images, more than the limit of {}; the rest are not reported",
+                catalog.path(),
+                plans.len(),
+                options.max_images
+            ),
+        );
+        plans.truncate(options.max_images);
+    }
+    for p in &mut plans {
+        if p.layers.len() > options.max_layers {
+            let digest = p.manifest.as_ref().map(|(d, _)| d.digest);
+            let member = p.manifest.as_ref().map(|(_, m)| m.clone());
+            ctx.error(
+                member.as_deref(),
+                digest,
+                format!(
+                    "image has {} layers, more than the limit of {}; its layers are not read",
+                    p.layers.len(),
+                    options.max_layers
+                ),
+            );
+            p.layers.clear();
+            p.broken = true;
+        }
+    }
     if plans.is_empty() && ctx.problems.iter().all(|p| p.severity != Severity::Error) {
         ctx.error(None, None, format!("{} holds no image", catalog.path()));
     }

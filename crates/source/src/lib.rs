@@ -297,7 +297,12 @@ impl io::Read for RangeReader<'_> {
         if want == 0 {
             return Ok(0);
         }
-        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        let n = loop {
+            match self.file.read_at(&mut buf[..want], self.pos) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
         if n == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -494,7 +499,11 @@ impl Catalog {
                 measure_reader(file, alg, keep, limits, None).map_err(|e| io_err(path, &e))
             }
             Location::Range { file, offset, len } => {
-                let r = RangeReader { file, pos: *offset, end: offset.saturating_add(*len) };
+                // Few large positioned reads: decoders ask for 32 KiB at a time.
+                let r = io::BufReader::with_capacity(
+                    256 * 1024,
+                    RangeReader { file, pos: *offset, end: offset.saturating_add(*len) },
+                );
                 measure_reader(r, alg, keep, limits, None).map_err(|e| MemberError::Io {
                     path: format!("{} (member {name})", self.path),
                     message: e.to_string(),

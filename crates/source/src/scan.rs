@@ -46,7 +46,8 @@ pub(crate) fn open(arg: &SourceArg, options: &ScanOptions) -> Result<Catalog, So
     }
 }
 
-/// Counts raw input bytes for the progress callback.
+/// Counts raw input bytes for the progress callback, and retries reads that were
+/// interrupted (not every reader above it does: the tar crate passes `Interrupted` on).
 struct Progress<R> {
     inner: R,
     cb: Option<Arc<dyn Fn(u64) + Send + Sync>>,
@@ -54,7 +55,12 @@ struct Progress<R> {
 
 impl<R: Read> Read for Progress<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let n = loop {
+            match self.inner.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
         if let Some(cb) = &self.cb {
             cb(n as u64);
         }
