@@ -13,7 +13,7 @@ targets=$(cargo fuzz list)
 run() {
     local t=$1
     cargo fuzz run -O "$t" corpus/"$t" -- -max_total_time="$secs" -max_len=65536 \
-        -rss_limit_mb=2048 -timeout=20 >"logs/$t.log" 2>&1
+        -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 >"logs/$t.log" 2>&1
     local rc=$?
     local execs
     execs=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "logs/$t.log" | awk '{print $2}')

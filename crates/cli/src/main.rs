@@ -94,33 +94,43 @@ fn run() -> anyhow::Result<ExitCode> {
 }
 
 fn inspect(args: &InspectArgs) -> anyhow::Result<ExitCode> {
-    let mut reports: Vec<Report> = Vec::new();
-    let mut worst = 0u8;
+    let mut parsed = Vec::with_capacity(args.sources.len());
     for s in &args.sources {
-        let arg: SourceArg = match s.parse() {
-            Ok(a) => a,
+        match s.parse::<SourceArg>() {
+            Ok(a) => parsed.push(a),
             Err(e) => {
                 eprintln!("ocisize: {e}");
                 return Ok(ExitCode::from(2));
             }
-        };
-        let mut options = Options::default();
-        if let Some(j) = args.jobs {
-            options.jobs = j.max(1);
         }
-        options.verify = !args.no_verify;
-        if let Some(m) = args.max_uncompressed {
-            options.scan.layer.max_uncompressed_bytes = m;
-        }
-        let bar = progress_bar(&arg, args.no_progress);
+    }
+    let mut options = Options::default();
+    if let Some(j) = args.jobs {
+        options.jobs = j.max(1);
+    }
+    options.verify = !args.no_verify;
+    if let Some(m) = args.max_uncompressed {
+        options.scan.layer.max_uncompressed_bytes = m;
+    }
+    let results: Vec<Result<Report, ocisize::InspectError>> = if parsed.len() == 1 {
+        let arg = &parsed[0];
+        let mut options = options;
+        let bar = progress_bar(arg, args.no_progress);
         if let Some(b) = &bar {
             let b = b.clone();
             options.scan.progress = Some(Arc::new(move |n| b.inc(n)));
         }
-        let result = ocisize::inspect(&arg, &options);
+        let result = ocisize::inspect(arg, &options);
         if let Some(b) = bar {
             b.finish_and_clear();
         }
+        vec![result]
+    } else {
+        inspect_many(&parsed, &options)
+    };
+    let mut reports: Vec<Report> = Vec::new();
+    let mut worst = 0u8;
+    for (arg, result) in parsed.iter().zip(results) {
         match result {
             Ok(r) => {
                 if !r.verified() {
@@ -129,7 +139,7 @@ fn inspect(args: &InspectArgs) -> anyhow::Result<ExitCode> {
                 reports.push(r);
             }
             Err(e) => {
-                eprintln!("ocisize: {e}");
+                eprintln!("ocisize: {}: {e}", arg.input);
                 worst = 2;
             }
         }
@@ -153,6 +163,39 @@ fn inspect(args: &InspectArgs) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::from(worst))
+}
+
+/// Several sources: one per thread, `jobs` at a time, results in argument order. Each
+/// source's own layers are then read on one thread, so the cores are not oversubscribed.
+fn inspect_many(
+    sources: &[SourceArg],
+    options: &Options,
+) -> Vec<Result<Report, ocisize::InspectError>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let threads = options.jobs.clamp(1, sources.len());
+    let per_source = Options { jobs: 1, ..options.clone() };
+    let slots: Vec<Mutex<Option<Result<Report, ocisize::InspectError>>>> =
+        sources.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(arg) = sources.get(i) else { break };
+                let r = ocisize::inspect(arg, &per_source);
+                if let Ok(mut slot) = slots[i].lock() {
+                    *slot = Some(r);
+                }
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|m| {
+            m.into_inner().ok().flatten().unwrap_or_else(|| Err(ocisize::InspectError::Interrupted))
+        })
+        .collect()
 }
 
 fn progress_bar(arg: &SourceArg, disabled: bool) -> Option<indicatif::ProgressBar> {

@@ -427,3 +427,32 @@ fn no_verify_reads_only_the_documents() {
     let out = ocisize(&["inspect", "--no-verify", dst.to_str().unwrap()], None);
     assert_eq!(code(&out), 1, "{}", text(&out));
 }
+
+#[test]
+fn several_sources_keep_their_order_and_the_worst_status() {
+    let good = corpus("tiny.dockerd.save.tar");
+    let other = corpus("multi.skopeo.oci-archive.tar");
+    let args = [
+        "inspect",
+        "--json",
+        good.to_str().unwrap(),
+        other.to_str().unwrap(),
+        good.to_str().unwrap(),
+    ];
+    let out = ocisize(&args, None);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let v = json(&out);
+    let paths: Vec<&str> =
+        v.as_array().unwrap().iter().map(|r| r["source"]["path"].as_str().unwrap()).collect();
+    assert!(
+        paths[0].ends_with("tiny.dockerd.save.tar")
+            && paths[1].ends_with("multi.skopeo.oci-archive.tar")
+    );
+    assert!(paths[2].ends_with("tiny.dockerd.save.tar"));
+    // One unreadable source: the others are still reported, and the status is 2.
+    let args = ["inspect", "--json", good.to_str().unwrap(), "/nonexistent.tar"];
+    let out = ocisize(&args, None);
+    assert_eq!(code(&out), 2);
+    assert_eq!(json(&out).as_array().unwrap().len(), 1);
+    assert!(text(&out).contains("/nonexistent.tar"));
+}

@@ -84,6 +84,9 @@ pub enum InspectError {
     /// Opening or scanning the source failed.
     #[error(transparent)]
     Source(#[from] ocisize_source::SourceError),
+    /// The inspection did not complete (a worker thread stopped before reporting).
+    #[error("the inspection was interrupted before it completed")]
+    Interrupted,
 }
 
 /// Inspect an image source: resolve its images, verify every blob and compute every size.
