@@ -192,9 +192,7 @@ fn inspect_many(
     });
     slots
         .into_iter()
-        .map(|m| {
-            m.into_inner().ok().flatten().unwrap_or_else(|| Err(ocisize::InspectError::Interrupted))
-        })
+        .map(|m| m.into_inner().ok().flatten().unwrap_or(Err(ocisize::InspectError::Interrupted)))
         .collect()
 }
 
