@@ -72,28 +72,10 @@ impl fmt::Display for Format {
     }
 }
 
-/// Compression around the whole archive (`docker save img | gzip > img.tar.gz`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Wrapper {
-    /// A plain tar, or a directory.
-    None,
-    /// gzip (all members read).
-    Gzip,
-    /// zstd (all frames read).
-    Zstd,
-}
-
-impl Wrapper {
-    /// The name used in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Wrapper::None => "none",
-            Wrapper::Gzip => "gzip",
-            Wrapper::Zstd => "zstd",
-        }
-    }
-}
+/// Compression around the whole archive (`docker save img | gzip > img.tar.gz`), detected
+/// from the magic bytes as a layer's is: the same three cases, `none` for a plain tar or a
+/// directory.
+pub type Wrapper = ocisize_layer::Compression;
 
 /// Options for reading a source.
 #[derive(Clone, Default)]

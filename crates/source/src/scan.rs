@@ -101,17 +101,7 @@ pub(crate) fn scan_stream<R: Read>(
         .map_err(|source| SourceError::NotAnArchive { path: path.clone(), source })?;
     let mut count: u64 = 0;
     for entry in entries {
-        let mut entry = entry.map_err(|source| {
-            if count == 0 {
-                SourceError::NotAnArchive { path: path.clone(), source }
-            } else {
-                SourceError::Io { path: path.clone(), source }
-            }
-        })?;
-        count += 1;
-        if count > options.member_limit() {
-            return Err(SourceError::TooManyMembers { path, limit: options.member_limit() });
-        }
+        let mut entry = checked_entry(entry, &mut count, &path, options)?;
         let Some(name) = member_name(&entry, &mut notices) else {
             continue;
         };
@@ -175,17 +165,7 @@ fn index_file(
         .map_err(|source| SourceError::NotAnArchive { path: path.clone(), source })?;
     let mut count: u64 = 0;
     for entry in entries {
-        let entry = entry.map_err(|source| {
-            if count == 0 {
-                SourceError::NotAnArchive { path: path.clone(), source }
-            } else {
-                SourceError::Io { path: path.clone(), source }
-            }
-        })?;
-        count += 1;
-        if count > options.member_limit() {
-            return Err(SourceError::TooManyMembers { path, limit: options.member_limit() });
-        }
+        let entry = checked_entry(entry, &mut count, &path, options)?;
         let Some(name) = member_name(&entry, &mut notices) else {
             continue;
         };
@@ -214,6 +194,31 @@ fn index_file(
         });
     }
     finish_archive(path, arg, options, Wrapper::None, members, notices, count)
+}
+
+/// The next entry of an archive, counted against the member limit. A failure on the first
+/// header means the input is not a tar at all.
+fn checked_entry<T>(
+    entry: io::Result<T>,
+    count: &mut u64,
+    path: &str,
+    options: &ScanOptions,
+) -> Result<T, SourceError> {
+    let entry = entry.map_err(|source| {
+        if *count == 0 {
+            SourceError::NotAnArchive { path: path.to_owned(), source }
+        } else {
+            SourceError::Io { path: path.to_owned(), source }
+        }
+    })?;
+    *count += 1;
+    if *count > options.member_limit() {
+        return Err(SourceError::TooManyMembers {
+            path: path.to_owned(),
+            limit: options.member_limit(),
+        });
+    }
+    Ok(entry)
 }
 
 /// The member's normalized name, or a notice when it escapes the archive root.
