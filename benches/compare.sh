@@ -52,7 +52,7 @@ bound="$root/target/release/inflate_bound"
 
 echo "== collecting ~${size} MiB of this machine's files"
 rootfs="$work/bundle/rootfs"
-if [ ! -f "$work/oci/index.json" ]; then
+if [ ! -f "$work/two.oci.tar" ]; then
     rm -rf "$work/oci" "$work/bundle"
     umoci init --layout "$work/oci" >/dev/null
     umoci new --image "$work/oci:img" >/dev/null
@@ -88,6 +88,23 @@ print(f"{total} bytes in files (all that was found)")
 EOF
     umoci repack --image "$work/oci:img" "$work/bundle" >/dev/null
     rm -rf "$work/bundle"
+    # The same files in two layers of about half the size each: the first half of the file
+    # list in one layer, the rest in a second one on top.
+    umoci new --image "$work/oci:two" >/dev/null
+    umoci unpack --image "$work/oci:two" "$work/bundle2" >/dev/null
+    umoci unpack --image "$work/oci:img" "$work/full" >/dev/null
+    (cd "$work/full/rootfs" && find . -type f | sort) > "$work/files"
+    half=$(( $(wc -l < "$work/files") / 2 ))
+    head -n "$half" "$work/files" > "$work/files.1"
+    tail -n "+$((half + 1))" "$work/files" > "$work/files.2"
+    tar -C "$work/full/rootfs" -cf - -T "$work/files.1" | tar -C "$work/bundle2/rootfs" -xf -
+    umoci repack --image "$work/oci:two" "$work/bundle2" >/dev/null
+    rm -rf "$work/bundle2"
+    umoci unpack --image "$work/oci:two" "$work/bundle2" >/dev/null
+    tar -C "$work/full/rootfs" -cf - -T "$work/files.2" | tar -C "$work/bundle2/rootfs" -xf -
+    umoci repack --image "$work/oci:two" "$work/bundle2" >/dev/null
+    rm -rf "$work/bundle2" "$work/full"
+    skopeo copy --quiet "oci:$work/oci:two" "oci-archive:$work/two.oci.tar:two"
     skopeo copy --quiet "oci:$work/oci:img" "oci-archive:$work/img.oci.tar:img"
     skopeo copy --quiet --dest-compress-format zstd "oci:$work/oci:img" "oci:$work/oci-zstd:img"
     skopeo copy --quiet "oci:$work/oci:img" "docker-archive:$work/img.docker.tar:ocisize/bench:latest"
@@ -108,7 +125,9 @@ cmds=()
 names=()
 add() { names+=("$1"); cmds+=("$2"); }
 add "ocisize oci-archive (gzip)" "$ocisize inspect --no-progress $work/img.oci.tar"
-add "ocisize oci layout (gzip)" "$ocisize inspect --no-progress $work/oci"
+add "ocisize oci layout (gzip)" "$ocisize inspect --no-progress oci:$work/oci:img"
+add "ocisize 2-layer oci-archive (gzip)" "$ocisize inspect --no-progress $work/two.oci.tar"
+add "ocisize 2-layer oci-archive, -j 1" "$ocisize inspect --no-progress -j 1 $work/two.oci.tar"
 add "ocisize oci layout (zstd)" "$ocisize inspect --no-progress $work/oci-zstd"
 add "ocisize docker-archive (tar)" "$ocisize inspect --no-progress $work/img.docker.tar"
 add "ocisize docker-archive via stdin" "$ocisize inspect --no-progress - < $work/img.docker.tar"
@@ -130,7 +149,7 @@ echo "== timing (${runs} runs each, hot page cache, interleaved by hyperfine's o
 hyperfine --style basic --warmup 1 --runs "$runs" --export-json "$work/times.json" "${args[@]}" >/dev/null
 
 echo "== peak RSS of ocisize"
-for f in "$work/img.oci.tar" "$work/oci" "$work/oci-zstd" "$work/img.docker.tar"; do
+for f in "$work/img.oci.tar" "$work/two.oci.tar" "$work/oci" "$work/oci-zstd" "$work/img.docker.tar"; do
     rss=$(/usr/bin/time -f %M "$ocisize" inspect --no-progress "$f" 2>&1 >/dev/null | tail -1)
     printf '  %-40s %6d KiB\n' "$(basename "$f")" "$rss"
 done
@@ -154,6 +173,9 @@ z = "ocisize oci layout (zstd)"
 for peer in ["sha256sum + zstd -dc | sha256sum", "openssl + zstd -dc | openssl"]:
     ratio(peer, z)
 ratio("openssl dgst -sha256 (tar layer)", "ocisize docker-archive (tar)")
+print("== layers in parallel (same bytes in one layer / in two layers)")
+ratio("ocisize oci-archive (gzip)", "ocisize 2-layer oci-archive (gzip)")
+ratio("ocisize 2-layer oci-archive, -j 1", "ocisize 2-layer oci-archive (gzip)")
 print("== ocisize against the single-thread decompression bound (< 1.1 is the target)")
 for ours, b in [(g, "inflate alone (gzip, 1 thread)"), (z, "inflate alone (zstd, 1 thread)")]:
     if ours in r and b in r:
