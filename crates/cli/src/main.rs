@@ -231,4 +231,5 @@ fn progress_bar(arg: &SourceArg, disabled: bool) -> Option<indicatif::ProgressBa
 
 fn b_draw_target(bar: &indicatif::ProgressBar) {
     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(8));
+    bar.enable_steady_tick(std::time::Duration::from_millis(125));
 }

@@ -475,10 +475,11 @@ impl Catalog {
         let alg = algorithm_for(name);
         let keep = self.keep_limit();
         let limits = &self.options.layer;
+        let progress = self.options.progress.as_deref();
         match at {
             Location::File(path) => {
                 let file = std::fs::File::open(path).map_err(|e| io_err(path, &e))?;
-                measure_reader(file, alg, keep, limits, None).map_err(|e| io_err(path, &e))
+                measure_reader(file, alg, keep, limits, progress).map_err(|e| io_err(path, &e))
             }
             Location::Range { file, offset, len } => {
                 // Few large positioned reads: decoders ask for 32 KiB at a time.
@@ -486,7 +487,7 @@ impl Catalog {
                     256 * 1024,
                     RangeReader { file, pos: *offset, end: offset.saturating_add(*len) },
                 );
-                measure_reader(r, alg, keep, limits, None).map_err(|e| MemberError::Io {
+                measure_reader(r, alg, keep, limits, progress).map_err(|e| MemberError::Io {
                     path: format!("{} (member {name})", self.path),
                     message: e.to_string(),
                 })
