@@ -6,10 +6,12 @@ cd "$(dirname "$0")"
 secs=${1:-300}
 jobs=${2:-2}
 export RUSTC_BOOTSTRAP=1
+export LSAN_OPTIONS="suppressions=$(pwd)/lsan.supp"
 python3 seed.py
 cargo fuzz build -O || exit 1
 mkdir -p logs
-targets=$(cargo fuzz list)
+targets=${TARGETS:-$(cargo fuzz list)}
+for t in $targets; do mkdir -p "corpus/$t"; done
 run() {
     local t=$1
     cargo fuzz run -O "$t" corpus/"$t" -- -max_total_time="$secs" -max_len=65536 \

@@ -46,6 +46,13 @@ for p, data in docs:
         put("manifest", data)
     elif "config" in v:
         put("manifest", data)
+# docker-archive manifest.json files live inside the archives.
+for p in sorted(corpus.glob("*.tar")):
+    with tarfile.open(p) as t:
+        for m in t.getmembers():
+            if m.name in ("manifest.json", "index.json", "repositories") and m.isfile():
+                data = t.extractfile(m).read()
+                put("docker_manifest" if m.name == "manifest.json" else "layout_index", data)
 for p in (corpus / "tiny.umoci.oci" / "blobs" / "sha256").iterdir():
     if p.stat().st_size < 4096:
         put("layer", p.read_bytes())
