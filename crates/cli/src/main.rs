@@ -45,7 +45,8 @@ struct InspectArgs {
     /// Show every layer.
     #[arg(long, short = 'l')]
     layers: bool,
-    /// Threads for reading layout blobs in parallel (default: all cores).
+    /// Threads to use (default: all cores): layers, and several sources, are read in
+    /// parallel; 1 does everything on one thread.
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
     /// Never show a progress bar.
@@ -174,7 +175,11 @@ fn inspect_many(
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
     let threads = options.jobs.clamp(1, sources.len());
-    let per_source = Options { jobs: 1, ..options.clone() };
+    let mut per_source = Options { jobs: 1, ..options.clone() };
+    if options.jobs >= 2 * threads {
+        // Cores to spare: each source may still split a layer's stages over threads.
+        per_source.scan.pipeline = ocisize::Pipeline::Staged;
+    }
     let slots: Vec<Mutex<Option<Result<Report, ocisize::InspectError>>>> =
         sources.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);

@@ -265,9 +265,37 @@ fn pump_two_stage(r: &mut dyn Read, limits: &Limits) -> Result<(Sink, u64), Stop
     })
 }
 
-fn two_stages_available() -> bool {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get())) > 1
+/// How one blob's measurement is spread over threads.
+///
+/// A compressed layer's work is inflate, then hash and walk the output, and hash the raw
+/// bytes. [`Pipeline::Staged`] gives inflate a thread of its own (the slowest stage, so a
+/// layer costs about its inflate time); [`Pipeline::Serial`] does all of it on the calling
+/// thread. When as many layers are measured at once as there are cores, serial measurements
+/// keep every core busy without the hand-offs between stages, and finish sooner.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Pipeline {
+    /// Staged when the machine has more than one core, serial otherwise.
+    #[default]
+    Auto,
+    /// Everything on the calling thread.
+    Serial,
+    /// Inflate on the calling thread; hashing and the tar walk on a second thread, the raw
+    /// digest on a third. Plain tar blobs are always measured serially (reading costs little).
+    Staged,
+}
+
+impl Pipeline {
+    fn staged(self) -> bool {
+        static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        match self {
+            Pipeline::Serial => false,
+            Pipeline::Staged => true,
+            Pipeline::Auto => {
+                *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+                    > 1
+            }
+        }
+    }
 }
 
 /// One pass over a blob: its own size and digest, and what it holds as a layer.
@@ -328,11 +356,21 @@ pub fn measure_blob<R: Read>(
     algorithm: Algorithm,
     limits: &Limits,
 ) -> io::Result<BlobMeasurement> {
+    measure_blob_with(raw, algorithm, limits, Pipeline::Auto)
+}
+
+/// [`measure_blob`], spread over threads as `pipeline` says.
+pub fn measure_blob_with<R: Read>(
+    raw: R,
+    algorithm: Algorithm,
+    limits: &Limits,
+    pipeline: Pipeline,
+) -> io::Result<BlobMeasurement> {
     let mut reader = RawReader { inner: raw, hasher: None, forward: None, count: 0, failed: None };
     let head = sniff_head(&mut reader).map_err(|e| reader.failed.take().unwrap_or(e))?;
     let compression = Compression::sniff(&head);
     if compression == Compression::None && algorithm == Algorithm::Sha256 {
-        let layer = measure_sniffed(head, compression, &mut reader, limits);
+        let layer = measure_sniffed(head, compression, &mut reader, limits, pipeline);
         if let Some(e) = reader.failed.take() {
             return Err(e);
         }
@@ -346,7 +384,7 @@ pub fn measure_blob<R: Read>(
     }
     let mut raw_hasher = Hasher::new(algorithm);
     raw_hasher.update(&head);
-    let (layer, hasher) = if compression != Compression::None && two_stages_available() {
+    let (layer, hasher) = if compression != Compression::None && pipeline.staged() {
         std::thread::scope(|s| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(64);
             let hashing = s.spawn(move || {
@@ -356,7 +394,7 @@ pub fn measure_blob<R: Read>(
                 raw_hasher
             });
             reader.forward = Some(tx);
-            let layer = measure_sniffed(head, compression, &mut reader, limits);
+            let layer = measure_sniffed(head, compression, &mut reader, limits, pipeline);
             // The decoder may have stopped early: the digest covers the whole blob.
             let drained = io::copy(&mut reader, &mut io::sink());
             reader.forward = None;
@@ -367,7 +405,7 @@ pub fn measure_blob<R: Read>(
         })
     } else {
         reader.hasher = Some(raw_hasher);
-        let layer = measure_sniffed(head, compression, &mut reader, limits);
+        let layer = measure_sniffed(head, compression, &mut reader, limits, pipeline);
         let drained = io::copy(&mut reader, &mut io::sink());
         let hasher = reader.hasher.take().ok_or_else(|| io::Error::other("no hasher"));
         (layer, drained.and(hasher))
@@ -399,7 +437,7 @@ fn sniff_head<R: Read>(raw: &mut R) -> io::Result<Vec<u8>> {
 pub fn measure<R: Read>(mut raw: R, limits: &Limits) -> Result<LayerFacts, LayerError> {
     let head = sniff_head(&mut raw).map_err(LayerError::Io)?;
     let compression = Compression::sniff(&head);
-    measure_sniffed(head, compression, raw, limits)
+    measure_sniffed(head, compression, raw, limits, Pipeline::Auto)
 }
 
 fn measure_sniffed<R: Read>(
@@ -407,10 +445,11 @@ fn measure_sniffed<R: Read>(
     compression: Compression,
     raw: R,
     limits: &Limits,
+    pipeline: Pipeline,
 ) -> Result<LayerFacts, LayerError> {
     let chained = io::Cursor::new(head).chain(raw);
     let pump = |r: &mut dyn Read| {
-        if compression != Compression::None && two_stages_available() {
+        if compression != Compression::None && pipeline.staged() {
             pump_two_stage(r, limits)
         } else {
             pump_serial(r, limits)

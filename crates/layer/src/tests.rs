@@ -332,16 +332,25 @@ proptest! {
 fn blob_digest_and_size_in_the_same_pass() {
     let tar = build(&sample());
     let gz = gzip(&tar);
+    let zst = zstd::encode_all(&tar[..], 3).unwrap();
+    let expected = measure(&tar[..], &Limits::default()).unwrap();
     for (blob, alg) in [
         (&tar, Algorithm::Sha256),
         (&tar, Algorithm::Sha512),
         (&gz, Algorithm::Sha256),
         (&gz, Algorithm::Sha512),
+        (&zst, Algorithm::Sha256),
     ] {
-        let m = measure_blob(&blob[..], alg, &Limits::default()).unwrap();
-        assert_eq!(m.size, blob.len() as u64);
-        assert_eq!(m.digest, Digest::of(alg, blob));
-        assert_eq!(m.layer.unwrap().diff_id, Digest::of(Algorithm::Sha256, &tar));
+        // Every way of spreading the work over threads gives the same figures.
+        for pipeline in [Pipeline::Auto, Pipeline::Serial, Pipeline::Staged] {
+            let m = measure_blob_with(&blob[..], alg, &Limits::default(), pipeline).unwrap();
+            assert_eq!(m.size, blob.len() as u64);
+            assert_eq!(m.digest, Digest::of(alg, blob));
+            let layer = m.layer.unwrap();
+            assert_eq!(layer.diff_id, Digest::of(Algorithm::Sha256, &tar));
+            assert_eq!(layer.tar, expected.tar, "{pipeline:?}");
+            assert_eq!(layer.uncompressed_size, tar.len() as u64);
+        }
     }
     // A gzip blob that stops decoding half way still gets the digest of all its bytes.
     let mut bad = gz.clone();

@@ -34,7 +34,7 @@ pub use ocisize_units as units;
 
 pub use ocisize_digest::{Algorithm, Digest};
 pub use ocisize_layer::{Compression, Limits as LayerLimits};
-pub use ocisize_source::{Format, Input, ScanOptions, SourceArg, Wrapper};
+pub use ocisize_source::{Format, Input, Pipeline, ScanOptions, SourceArg, Wrapper};
 pub use ocisize_spec::JsonLimits;
 pub use report::{
     FileCounts, ImageReport, LayerReport, Printed, Problem, Report, Severity, Sizes, SourceReport,
@@ -46,7 +46,8 @@ pub struct Options {
     /// How the source is read: JSON and decompression limits, progress callback.
     pub scan: ScanOptions,
     /// Threads used to read blobs in parallel: the layers of a layout directory or of an
-    /// archive file (a compressed archive or standard input streams in one pass).
+    /// archive file (a compressed archive or standard input streams in one pass). With `1`,
+    /// a [`Pipeline::Auto`] in `scan` becomes [`Pipeline::Serial`]: one thread in all.
     pub jobs: usize,
     /// Read and verify every layer (the default). When false, only the documents (index,
     /// manifests, configs) are read and checked: layer sizes come from descriptors and the
@@ -91,7 +92,7 @@ pub enum InspectError {
 
 /// Inspect an image source: resolve its images, verify every blob and compute every size.
 pub fn inspect(arg: &SourceArg, options: &Options) -> Result<Report, InspectError> {
-    let catalog = ocisize_source::Catalog::open(arg, &options.scan)?;
+    let catalog = ocisize_source::Catalog::open(arg, &scan_options(options))?;
     Ok(resolve::report(&catalog, options))
 }
 
@@ -110,6 +111,14 @@ pub fn inspect_reader<R: std::io::Read>(
     name: &str,
     options: &Options,
 ) -> Result<Report, InspectError> {
-    let catalog = ocisize_source::Catalog::from_reader(reader, name, None, &options.scan)?;
+    let catalog = ocisize_source::Catalog::from_reader(reader, name, None, &scan_options(options))?;
     Ok(resolve::report(&catalog, options))
+}
+
+fn scan_options(options: &Options) -> ScanOptions {
+    let mut scan = options.scan.clone();
+    if options.jobs <= 1 && scan.pipeline == Pipeline::Auto {
+        scan.pipeline = Pipeline::Serial;
+    }
+    scan
 }

@@ -37,6 +37,7 @@ pub use arg::{ArgError, Input, SourceArg};
 pub use measure::{measure_reader, Measured};
 use ocisize_digest::{Algorithm, Digest};
 use ocisize_layer::Limits as LayerLimits;
+pub use ocisize_layer::Pipeline;
 use ocisize_spec::{DocumentKind, JsonLimits};
 use serde::Serialize;
 
@@ -88,6 +89,9 @@ pub struct ScanOptions {
     pub progress: Option<Arc<dyn Fn(u64) + Send + Sync>>,
     /// Most members an archive may hold (default 1,000,000).
     pub max_members: Option<u64>,
+    /// How one blob's measurement is spread over threads. [`Catalog::prefetch`] measures
+    /// equal-sized layers serially when it runs as many at once as it has threads.
+    pub pipeline: Pipeline,
 }
 
 impl fmt::Debug for ScanOptions {
@@ -96,6 +100,7 @@ impl fmt::Debug for ScanOptions {
             .field("json", &self.json)
             .field("layer", &self.layer)
             .field("max_members", &self.max_members)
+            .field("pipeline", &self.pipeline)
             .finish_non_exhaustive()
     }
 }
@@ -458,11 +463,15 @@ impl Catalog {
     /// The measured content of a member (following links): size, digest, kept JSON bytes and
     /// layer facts. Layout files are read and measured on first use, then cached.
     pub fn measured(&self, name: &str) -> Result<Arc<Measured>, MemberError> {
+        self.measured_with(name, self.options.pipeline)
+    }
+
+    fn measured_with(&self, name: &str, pipeline: Pipeline) -> Result<Arc<Measured>, MemberError> {
         let (resolved, m) = self.resolve(name)?;
         match &m.content {
             Content::Measured(x) => Ok(x.clone()),
             Content::Lazy { at, cell } => {
-                cell.get_or_init(|| self.measure_at(&resolved, at)).clone()
+                cell.get_or_init(|| self.measure_at(&resolved, at, pipeline)).clone()
             }
             Content::Link(_) => Err(MemberError::LinkLoop {
                 source_path: self.path.clone(),
@@ -471,7 +480,12 @@ impl Catalog {
         }
     }
 
-    fn measure_at(&self, name: &str, at: &Location) -> Result<Arc<Measured>, MemberError> {
+    fn measure_at(
+        &self,
+        name: &str,
+        at: &Location,
+        pipeline: Pipeline,
+    ) -> Result<Arc<Measured>, MemberError> {
         let alg = algorithm_for(name);
         let keep = self.keep_limit();
         let limits = &self.options.layer;
@@ -479,7 +493,8 @@ impl Catalog {
         match at {
             Location::File(path) => {
                 let file = std::fs::File::open(path).map_err(|e| io_err(path, &e))?;
-                measure_reader(file, alg, keep, limits, progress).map_err(|e| io_err(path, &e))
+                measure_reader(file, alg, keep, limits, pipeline, progress)
+                    .map_err(|e| io_err(path, &e))
             }
             Location::Range { file, offset, len } => {
                 // Few large positioned reads: decoders ask for 32 KiB at a time.
@@ -487,9 +502,11 @@ impl Catalog {
                     256 * 1024,
                     RangeReader { file, pos: *offset, end: offset.saturating_add(*len) },
                 );
-                measure_reader(r, alg, keep, limits, progress).map_err(|e| MemberError::Io {
-                    path: format!("{} (member {name})", self.path),
-                    message: e.to_string(),
+                measure_reader(r, alg, keep, limits, pipeline, progress).map_err(|e| {
+                    MemberError::Io {
+                        path: format!("{} (member {name})", self.path),
+                        message: e.to_string(),
+                    }
                 })
             }
         }
@@ -539,18 +556,30 @@ impl Catalog {
         pending.sort();
         pending.dedup();
         // Largest first, so one big layer does not start last.
-        pending.sort_by_key(|n| std::cmp::Reverse(self.members.get(n).map_or(0, |m| m.size)));
+        let size_of = |n: &String| self.members.get(n).map_or(0, |m| m.size);
+        pending.sort_by_key(|n| std::cmp::Reverse(size_of(n)));
         if pending.len() < 2 || jobs < 2 {
             return;
         }
+        let workers = jobs.min(pending.len());
+        let total: u64 = pending.iter().map(size_of).sum();
+        // With a thread per layer the cores are busy already: split stages only when there
+        // are threads to spare, or for a layer larger than all the others together (which
+        // would otherwise run alone on one core once the small ones are done).
+        let pipeline_for = |n: &String| match self.options.pipeline {
+            Pipeline::Serial => Pipeline::Serial,
+            p if jobs >= 2 * workers => p,
+            p if size_of(n) > total - size_of(n) => p,
+            _ => Pipeline::Serial,
+        };
         let next = std::sync::atomic::AtomicUsize::new(0);
         std::thread::scope(|s| {
-            for _ in 0..jobs.min(pending.len()) {
+            for _ in 0..workers {
                 s.spawn(|| loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(name) = pending.get(i) else { break };
                     // The result is cached in the member's cell; errors surface on use.
-                    let _ = self.measured(name);
+                    let _ = self.measured_with(name, pipeline_for(name));
                 });
             }
         });

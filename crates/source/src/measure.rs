@@ -4,7 +4,7 @@ use std::io::{self, Read};
 use std::sync::Arc;
 
 use ocisize_digest::{Algorithm, Digest};
-use ocisize_layer::{LayerError, LayerFacts, Limits};
+use ocisize_layer::{LayerError, LayerFacts, Limits, Pipeline};
 
 /// What one pass over a member's bytes found.
 #[derive(Debug, Clone)]
@@ -56,7 +56,7 @@ impl<R: Read> Read for Capture<'_, R> {
 }
 
 /// Measure a member: hash its bytes with `algorithm`, keep it if it is a JSON document of at
-/// most `keep` bytes, and run [`ocisize_layer::measure_blob`] over it, all in one pass.
+/// most `keep` bytes, and run [`ocisize_layer::measure_blob_with`] over it, all in one pass.
 ///
 /// An error is returned only when reading `reader` itself fails; a member that is not a
 /// valid layer yields a [`Measured`] whose `layer` is an error.
@@ -65,11 +65,12 @@ pub fn measure_reader<R: Read>(
     algorithm: Algorithm,
     keep: u64,
     limits: &Limits,
+    pipeline: Pipeline,
     progress: Option<&(dyn Fn(u64) + Send + Sync)>,
 ) -> io::Result<Measured> {
     let mut cap =
         Capture { inner: reader, keep: Some(Vec::new()), limit: keep, decided: false, progress };
-    let m = ocisize_layer::measure_blob(&mut cap, algorithm, limits)?;
+    let m = ocisize_layer::measure_blob_with(&mut cap, algorithm, limits, pipeline)?;
     let data = if cap.decided { cap.keep.take().map(Arc::from) } else { None };
     Ok(Measured { size: m.size, digest: m.digest, data, layer: m.layer.map_err(Arc::new) })
 }

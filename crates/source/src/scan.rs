@@ -108,19 +108,26 @@ pub(crate) fn scan_stream<R: Read>(
         let kind = entry.header().entry_type();
         let member = if kind.is_file() || kind == tar::EntryType::Continuous {
             let declared = entry.header().entry_size().unwrap_or(0);
-            let m = measure_reader(&mut entry, algorithm_for(&name), keep, &options.layer, None)
-                .map_err(|source| {
-                    if source.kind() == io::ErrorKind::UnexpectedEof {
-                        SourceError::Truncated {
-                            path: path.clone(),
-                            member: name.clone(),
-                            expected: declared,
-                            found: 0,
-                        }
-                    } else {
-                        SourceError::Member { path: path.clone(), member: name.clone(), source }
+            let m = measure_reader(
+                &mut entry,
+                algorithm_for(&name),
+                keep,
+                &options.layer,
+                options.pipeline,
+                None,
+            )
+            .map_err(|source| {
+                if source.kind() == io::ErrorKind::UnexpectedEof {
+                    SourceError::Truncated {
+                        path: path.clone(),
+                        member: name.clone(),
+                        expected: declared,
+                        found: 0,
                     }
-                })?;
+                } else {
+                    SourceError::Member { path: path.clone(), member: name.clone(), source }
+                }
+            })?;
             if m.size < declared {
                 return Err(SourceError::Truncated {
                     path,
@@ -184,7 +191,7 @@ fn index_file(
             match &m.content {
                 Content::Lazy { at: Location::Range { file, offset, len }, .. } => {
                     let r = crate::RangeReader { file, pos: *offset, end: offset + len };
-                    measure_reader(r, algorithm_for(""), 0, &options.layer, None)
+                    measure_reader(r, algorithm_for(""), 0, &options.layer, options.pipeline, None)
                         .ok()
                         .map(|x| (x.digest, x.size))
                 }
