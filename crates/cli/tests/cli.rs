@@ -6,11 +6,8 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use ocisize_testkit::{copy_dir, corpus};
 use serde_json::Value;
-
-fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/corpus").join(name)
-}
 
 fn ocisize(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ocisize"));
@@ -365,19 +362,6 @@ fn oci_layout_missing_blob_and_reference_selection() {
     let out = ocisize(&["inspect", dst.to_str().unwrap()], None);
     assert_eq!(code(&out), 1, "{}", text(&out));
     assert!(text(&out).contains("01dd3eebaba3"), "{}", text(&out));
-}
-
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let t = dst.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &t);
-        } else {
-            std::fs::copy(e.path(), &t).unwrap();
-        }
-    }
 }
 
 #[test]

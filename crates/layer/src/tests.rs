@@ -1,6 +1,7 @@
 use std::io::{self, Read, Write};
 use std::path::Path;
 
+use ocisize_testkit::Jittery;
 use proptest::prelude::*;
 
 use super::*;
@@ -193,33 +194,13 @@ fn too_many_entries() {
     assert_eq!(e, TarError::TooManyEntries { limit: 3 });
 }
 
-/// A reader that returns short reads and `Interrupted` errors, as tar-rs's tests do.
-struct Jittery<'a> {
-    data: &'a [u8],
-    state: u64,
-}
-
-impl Read for Jittery<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.state = self.state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        let r = self.state >> 33;
-        if r % 7 == 0 {
-            return Err(io::Error::new(io::ErrorKind::Interrupted, "jitter"));
-        }
-        let n = (1 + (r as usize % 700)).min(buf.len()).min(self.data.len());
-        buf[..n].copy_from_slice(&self.data[..n]);
-        self.data = &self.data[n..];
-        Ok(n)
-    }
-}
-
 #[test]
 fn short_reads_and_interrupts_change_nothing() {
     let tar = build(&sample());
     for blob in [tar.clone(), gzip(&tar), zstd::encode_all(&tar[..], 1).unwrap()] {
         let want = measure(&blob[..], &Limits::default()).unwrap();
         for seed in 0..20 {
-            let got = measure(Jittery { data: &blob, state: seed }, &Limits::default()).unwrap();
+            let got = measure(Jittery::new(&blob, seed, 700, 7), &Limits::default()).unwrap();
             assert_eq!(got, want);
         }
     }

@@ -8,10 +8,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use ocisize::{inspect, Algorithm, Digest, Options, Report, SourceArg};
-
-fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/corpus").join(name)
-}
+use ocisize_testkit::{copy_dir, corpus};
 
 fn members(path: &Path) -> Vec<(String, Vec<u8>)> {
     let data = std::fs::read(path).unwrap();
@@ -321,17 +318,4 @@ fn layout_symlink_escaping_the_directory_is_refused() {
     std::os::unix::fs::symlink("../copy", &link).unwrap();
     let r = run(root.to_str().unwrap());
     assert!(r.verified(), "{:#?}", r.problems);
-}
-
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let t = dst.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &t);
-        } else {
-            std::fs::copy(e.path(), &t).unwrap();
-        }
-    }
 }

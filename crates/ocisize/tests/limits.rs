@@ -3,14 +3,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::{self, Read};
-use std::path::{Path, PathBuf};
-
 use ocisize::{inspect, inspect_reader, Options, SourceArg};
-
-fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/corpus").join(name)
-}
+use ocisize_testkit::{corpus, Jittery};
 
 fn messages(r: &ocisize::Report) -> String {
     r.problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("\n")
@@ -79,26 +73,6 @@ fn json_over_the_limit() {
     assert!(messages(&r).contains("over the image index limit of 100 bytes"), "{}", messages(&r));
 }
 
-/// Short reads and `Interrupted` errors, as tar-rs's tests use: the report is the same.
-struct Jittery<'a> {
-    data: &'a [u8],
-    state: u64,
-}
-
-impl Read for Jittery<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.state = self.state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        let r = self.state >> 33;
-        if r % 5 == 0 {
-            return Err(io::Error::new(io::ErrorKind::Interrupted, "jitter"));
-        }
-        let n = (1 + (r as usize % 3000)).min(buf.len()).min(self.data.len());
-        buf[..n].copy_from_slice(&self.data[..n]);
-        self.data = &self.data[n..];
-        Ok(n)
-    }
-}
-
 #[test]
 fn short_and_interrupted_reads_change_nothing() {
     for name in
@@ -108,9 +82,8 @@ fn short_and_interrupted_reads_change_nothing() {
         let want = inspect_reader(&data[..], "-", &Options::default()).unwrap();
         assert!(want.verified(), "{name}");
         for seed in [1, 7, 42] {
-            let got =
-                inspect_reader(Jittery { data: &data, state: seed }, "-", &Options::default())
-                    .unwrap();
+            let got = inspect_reader(Jittery::new(&data, seed, 3000, 5), "-", &Options::default())
+                .unwrap();
             assert_eq!(got, want, "{name} seed {seed}");
         }
     }
