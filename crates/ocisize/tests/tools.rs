@@ -1,0 +1,63 @@
+//! Figures read from the real tools for images beyond the shared corpus
+//! (`testdata/edge/reference.json`): an image with two layers, hardlinks, symlinks and
+//! whiteouts (made by umoci, converted by skopeo), loaded into dockerd with the overlay2 and
+//! vfs drivers, into containerd and into podman; and dockerd's overlay2 figures for two corpus
+//! images (the corpus itself was made with vfs).
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+
+use ocisize::{inspect, units, ImageReport, Options, SourceArg};
+use serde_json::Value;
+
+fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
+}
+
+fn image(file: &str) -> ImageReport {
+    let arg = SourceArg::path(testdata().join(file));
+    let mut r = inspect(&arg, &Options::default()).unwrap_or_else(|e| panic!("{file}: {e}"));
+    assert!(r.verified(), "{file}: {:#?}", r.problems);
+    assert_eq!(r.images.len(), 1, "{file}");
+    r.images.remove(0)
+}
+
+#[test]
+fn figures_match_dockerd_overlay2_and_vfs_containerd_and_podman() {
+    let text = std::fs::read_to_string(testdata().join("edge/reference.json")).unwrap();
+    let reference: Value = serde_json::from_str(&text).unwrap();
+    let mut checked = 0;
+    for item in reference["items"].as_array().unwrap() {
+        let file = item["file"].as_str().unwrap();
+        let img = image(file);
+        let num = |k: &str| item.get(k).and_then(Value::as_u64);
+        let text = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_owned);
+        assert_eq!(img.image_id.map(|d| d.to_string()), text("image_id"), "{file}");
+        if let Some(d) = text("manifest_digest") {
+            assert_eq!(img.manifest_digest.map(|m| m.to_string()), Some(d), "{file}");
+        }
+        if let Some(n) = num("docker_overlay2") {
+            assert_eq!(img.sizes.docker_overlay2, Some(n), "{file} overlay2");
+            assert_eq!(Some(units::docker(n)), text("docker_overlay2_printed"), "{file}");
+            checked += 2;
+        }
+        let pairs = [
+            ("docker_vfs", img.sizes.docker_vfs, "docker_vfs_printed", img.printed.docker.clone()),
+            ("containerd", img.sizes.containerd, "ctr_printed", img.printed.ctr.clone()),
+            ("podman", img.sizes.podman, "podman_printed", img.printed.podman.clone()),
+        ];
+        for (key, got, printed_key, printed) in pairs {
+            if let Some(n) = num(key) {
+                assert_eq!(got, Some(n), "{file} {key}");
+                assert_eq!(printed, text(printed_key), "{file} {printed_key}");
+                checked += 2;
+            }
+        }
+        if let Some(p) = text("docker_df_printed") {
+            assert_eq!(img.printed.docker_df, Some(p), "{file} docker_df");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 17, "every figure in edge/reference.json was compared");
+}
