@@ -269,6 +269,11 @@ impl Reference {
     }
 
     /// The form docker prints: `nginx:1.0`, `foo/bar:1`, `quay.io/x/y:1`.
+    ///
+    /// Like docker's (distribution/reference `FamiliarString`), it drops `docker.io/` even
+    /// when the first path component looks like a registry: `docker.io/a.b/c` prints as
+    /// `a.b/c`, which parses back as the registry `a.b`. [`Reference::is_familiar_ambiguous`]
+    /// tells; [`Reference::normalized`] is never ambiguous.
     pub fn familiar(&self) -> String {
         let name = if self.domain == DEFAULT_DOMAIN {
             match self.path.strip_prefix(OFFICIAL_REPO_PREFIX) {
@@ -279,6 +284,16 @@ impl Reference {
             format!("{}/{}", self.domain, self.path)
         };
         format!("{name}{}", self.suffix())
+    }
+
+    /// Whether [`Reference::familiar`] names another image when parsed back: a `docker.io`
+    /// name whose first path component holds a `.` or is `localhost` (docker's rule for
+    /// telling a registry from a path component).
+    pub fn is_familiar_ambiguous(&self) -> bool {
+        let first = self.path.split('/').next().unwrap_or("");
+        self.domain == DEFAULT_DOMAIN
+            && self.path.contains('/')
+            && (first.contains('.') || first == "localhost")
     }
 }
 
@@ -397,6 +412,27 @@ mod tests {
             from_oci_ref_name("docker.io/ocisize/tiny:latest").map(|r| r.normalized()),
             Some("docker.io/ocisize/tiny:latest".into())
         );
+    }
+
+    #[test]
+    fn familiar_form_is_ambiguous_where_dockers_is() {
+        // Found by the `reference` fuzz target: docker's FamiliarString has the same property.
+        let r = Reference::parse_normalized("docker.io/ocker.io/x").unwrap();
+        assert_eq!(
+            (r.normalized().as_str(), r.familiar().as_str()),
+            ("docker.io/ocker.io/x", "ocker.io/x")
+        );
+        assert!(r.is_familiar_ambiguous());
+        assert_eq!(Reference::parse_normalized(&r.familiar()).unwrap().domain, "ocker.io");
+        for plain in ["nginx", "a/b", "quay.io/a.b/c", "docker.io/library/a.b"] {
+            assert!(
+                !Reference::parse_normalized(plain).unwrap().is_familiar_ambiguous(),
+                "{plain}"
+            );
+        }
+        assert!(Reference::parse_normalized("docker.io/localhost/x")
+            .unwrap()
+            .is_familiar_ambiguous());
     }
 
     proptest::proptest! {
