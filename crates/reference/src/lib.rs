@@ -272,8 +272,9 @@ impl Reference {
     ///
     /// Like docker's (distribution/reference `FamiliarString`), it drops `docker.io/` even
     /// when the first path component looks like a registry: `docker.io/a.b/c` prints as
-    /// `a.b/c`, which parses back as the registry `a.b`. [`Reference::is_familiar_ambiguous`]
-    /// tells; [`Reference::normalized`] is never ambiguous.
+    /// `a.b/c`, which parses back as the registry `a.b` (and `docker.io/a_b.c/d` as `a_b.c/d`,
+    /// which does not parse at all). [`Reference::is_familiar_ambiguous`] tells;
+    /// [`Reference::normalized`] is never ambiguous.
     pub fn familiar(&self) -> String {
         let name = if self.domain == DEFAULT_DOMAIN {
             match self.path.strip_prefix(OFFICIAL_REPO_PREFIX) {
