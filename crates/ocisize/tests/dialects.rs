@@ -319,3 +319,43 @@ fn layout_symlink_escaping_the_directory_is_refused() {
     let r = run(root.to_str().unwrap());
     assert!(r.verified(), "{:#?}", r.problems);
 }
+
+#[test]
+fn absurd_and_wrong_descriptor_sizes_are_mismatches() {
+    let config = blob(TINY_CONFIG);
+    let cd = Digest::of(Algorithm::Sha256, &config);
+    let layer = blob(TINY_LAYERS[0]);
+    let ld = Digest::of(Algorithm::Sha256, &layer);
+    let real = layer.len() as u64;
+    // i64::MAX (the largest size the spec's int64 allows), one byte short, one byte over.
+    for claimed in [i64::MAX as u64, real - 1, real + 1, 0] {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": cd.to_string(), "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                        "digest": ld.to_string(), "size": claimed}],
+        })
+        .to_string()
+        .into_bytes();
+        let md = Digest::of(Algorithm::Sha256, &manifest);
+        let index = serde_json::json!({"schemaVersion": 2, "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": md.to_string(), "size": manifest.len()}]})
+        .to_string();
+        let blobs = [(cd, config.clone()), (ld, layer.clone()), (md, manifest)];
+        let root = oci_layout(dir.path(), &index, &blobs);
+        let r = run(root.to_str().unwrap());
+        assert!(!r.verified(), "size {claimed}");
+        let p = r.problems.iter().find(|p| p.digest == Some(ld)).expect("a problem names the blob");
+        assert!(
+            p.message.contains(&claimed.to_string()) && p.message.contains(&real.to_string()),
+            "size {claimed}: {}",
+            p.message
+        );
+        // The layer's real size is still reported.
+        assert_eq!(r.images[0].layers[0].compressed_size, Some(real), "size {claimed}");
+    }
+}
