@@ -273,28 +273,35 @@ impl Reference {
     /// Like docker's (distribution/reference `FamiliarString`), it drops `docker.io/` even
     /// when the first path component looks like a registry: `docker.io/a.b/c` prints as
     /// `a.b/c`, which parses back as the registry `a.b` (and `docker.io/a_b.c/d` as `a_b.c/d`,
-    /// which does not parse at all). [`Reference::is_familiar_ambiguous`] tells;
+    /// which does not parse at all; so does a 64-hex name, which reads as an image ID). [`Reference::is_familiar_ambiguous`] tells;
     /// [`Reference::normalized`] is never ambiguous.
     pub fn familiar(&self) -> String {
-        let name = if self.domain == DEFAULT_DOMAIN {
+        format!("{}{}", self.familiar_name(), self.suffix())
+    }
+
+    fn familiar_name(&self) -> String {
+        if self.domain == DEFAULT_DOMAIN {
             match self.path.strip_prefix(OFFICIAL_REPO_PREFIX) {
                 Some(rest) if !rest.contains('/') => rest.to_owned(),
                 _ => self.path.clone(),
             }
         } else {
             format!("{}/{}", self.domain, self.path)
-        };
-        format!("{name}{}", self.suffix())
+        }
     }
 
-    /// Whether [`Reference::familiar`] names another image when parsed back: a `docker.io`
-    /// name whose first path component holds a `.` or is `localhost` (docker's rule for
-    /// telling a registry from a path component).
+    /// Whether [`Reference::familiar`] names another image, or none, when parsed back: a
+    /// `docker.io` name whose first path component holds a `.` or is `localhost` (docker's
+    /// rule for telling a registry from a path component), or a familiar name of 64 hex
+    /// digits (docker refuses those as names: they read as image IDs).
     pub fn is_familiar_ambiguous(&self) -> bool {
+        if self.domain != DEFAULT_DOMAIN {
+            return false;
+        }
         let first = self.path.split('/').next().unwrap_or("");
-        self.domain == DEFAULT_DOMAIN
-            && self.path.contains('/')
-            && (first.contains('.') || first == "localhost")
+        let name = self.familiar_name();
+        (self.path.contains('/') && (first.contains('.') || first == "localhost"))
+            || (name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
     }
 }
 
