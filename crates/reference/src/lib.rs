@@ -292,16 +292,17 @@ impl Reference {
 
     /// Whether [`Reference::familiar`] names another image, or none, when parsed back: a
     /// `docker.io` name whose first path component holds a `.` or is `localhost` (docker's
-    /// rule for telling a registry from a path component), or a familiar name of 64 hex
-    /// digits (docker refuses those as names: they read as image IDs).
+    /// rule for telling a registry from a path component), or a familiar form of 64 hex digits
+    /// and no tag (docker refuses it as a name: it reads as an image ID).
     pub fn is_familiar_ambiguous(&self) -> bool {
         if self.domain != DEFAULT_DOMAIN {
             return false;
         }
         let first = self.path.split('/').next().unwrap_or("");
-        let name = self.familiar_name();
+        let familiar = self.familiar();
         (self.path.contains('/') && (first.contains('.') || first == "localhost"))
-            || (name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+            || (familiar.len() == 64
+                && familiar.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
     }
 }
 
