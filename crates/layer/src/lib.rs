@@ -158,6 +158,61 @@ impl AlignedBuf {
     fn get(&mut self) -> &mut [u8] {
         &mut self.storage[self.offset..self.offset + BUF]
     }
+
+    fn bytes(&self) -> &[u8] {
+        &self.storage[self.offset..self.offset + BUF]
+    }
+}
+
+/// The compressed side of the staged pipeline, as the inflating thread sees it: buffers filled
+/// (and hashed) by the reading thread, served in place to a `bufread` decoder, so the
+/// inflating thread copies nothing; each emptied buffer goes back to be filled again.
+struct ChannelReader {
+    full: std::sync::mpsc::Receiver<(AlignedBuf, usize)>,
+    empty: std::sync::mpsc::SyncSender<AlignedBuf>,
+    current: Option<(AlignedBuf, usize)>,
+    pos: usize,
+}
+
+impl ChannelReader {
+    fn available(&self) -> usize {
+        self.current.as_ref().map_or(0, |(_, n)| n.saturating_sub(self.pos))
+    }
+}
+
+impl io::BufRead for ChannelReader {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while self.available() == 0 {
+            if let Some((buf, _)) = self.current.take() {
+                // The reader may have stopped; a buffer nobody wants is dropped.
+                let _ = self.empty.send(buf);
+            }
+            match self.full.recv() {
+                Ok(chunk) => {
+                    self.current = Some(chunk);
+                    self.pos = 0;
+                }
+                // The reading thread is done: end of the blob.
+                Err(_) => return Ok(&[]),
+            }
+        }
+        let pos = self.pos;
+        Ok(self.current.as_ref().map_or(&[][..], |(buf, n)| &buf.bytes()[pos..*n]))
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.current.as_ref().map_or(0, |(_, n)| *n));
+    }
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let avail = io::BufRead::fill_buf(self)?;
+        let n = avail.len().min(out.len());
+        out[..n].copy_from_slice(&avail[..n]);
+        io::BufRead::consume(self, n);
+        Ok(n)
+    }
 }
 
 fn read_retry<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
@@ -310,12 +365,11 @@ pub struct BlobMeasurement {
     pub layer: Result<LayerFacts, LayerError>,
 }
 
-/// Counts the raw blob and hashes it, here or (when `forward` is set) on another thread;
-/// remembers a failure of the raw reader so that it is not mistaken for a corrupt layer.
+/// Counts the raw blob and hashes it; remembers a failure of the raw reader so that it is not
+/// mistaken for a corrupt layer.
 struct RawReader<R> {
     inner: R,
     hasher: Option<Hasher>,
-    forward: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
     count: u64,
     failed: Option<io::Error>,
 }
@@ -326,10 +380,6 @@ impl<R: Read> Read for RawReader<R> {
             Ok(n) => {
                 if let Some(h) = self.hasher.as_mut() {
                     h.update(&buf[..n]);
-                }
-                if let (Some(tx), true) = (&self.forward, n > 0) {
-                    // The hashing thread runs until this sender is dropped.
-                    let _ = tx.send(buf[..n].to_vec());
                 }
                 self.count += n as u64;
                 Ok(n)
@@ -366,7 +416,7 @@ pub fn measure_blob_with<R: Read>(
     limits: &Limits,
     pipeline: Pipeline,
 ) -> io::Result<BlobMeasurement> {
-    let mut reader = RawReader { inner: raw, hasher: None, forward: None, count: 0, failed: None };
+    let mut reader = RawReader { inner: raw, hasher: None, count: 0, failed: None };
     let head = sniff_head(&mut reader).map_err(|e| reader.failed.take().unwrap_or(e))?;
     let compression = Compression::sniff(&head);
     if compression == Compression::None && algorithm == Algorithm::Sha256 {
@@ -385,24 +435,8 @@ pub fn measure_blob_with<R: Read>(
     let mut raw_hasher = Hasher::new(algorithm);
     raw_hasher.update(&head);
     let (layer, hasher) = if compression != Compression::None && pipeline.staged() {
-        std::thread::scope(|s| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(64);
-            let hashing = s.spawn(move || {
-                for chunk in rx {
-                    raw_hasher.update(&chunk);
-                }
-                raw_hasher
-            });
-            reader.forward = Some(tx);
-            let layer = measure_sniffed(head, compression, &mut reader, limits, pipeline);
-            // The decoder may have stopped early: the digest covers the whole blob.
-            let drained = io::copy(&mut reader, &mut io::sink());
-            reader.forward = None;
-            let hasher = hashing
-                .join()
-                .map_err(|_| io::Error::other("the hashing thread stopped unexpectedly"));
-            (layer, drained.and(hasher))
-        })
+        let layer = read_for_inflater(&mut reader, &mut raw_hasher, head, compression, limits);
+        (layer, Ok(raw_hasher))
     } else {
         reader.hasher = Some(raw_hasher);
         let layer = measure_sniffed(head, compression, &mut reader, limits, pipeline);
@@ -414,6 +448,102 @@ pub fn measure_blob_with<R: Read>(
         return Err(e);
     }
     Ok(BlobMeasurement { size: reader.count, digest: hasher?.finalize(), layer })
+}
+
+/// Compressed buffers in flight between the reading and the inflating thread.
+const RAW_IN_FLIGHT: usize = 4;
+
+/// The staged pipeline for a compressed blob. This thread reads the raw blob and hashes it
+/// (and reports progress, through `reader`); a second thread does nothing but inflate,
+/// straight from this thread's buffers; a third hashes and walks what it inflates. When the
+/// decoder stops early (a corrupt stream, the size limit) this thread still reads and hashes
+/// the rest: the blob's digest covers all of it.
+fn read_for_inflater<R: Read>(
+    reader: &mut RawReader<R>,
+    raw_hasher: &mut Hasher,
+    head: Vec<u8>,
+    compression: Compression,
+    limits: &Limits,
+) -> Result<LayerFacts, LayerError> {
+    use std::sync::mpsc::sync_channel;
+    let (full_tx, full_rx) = sync_channel::<(AlignedBuf, usize)>(RAW_IN_FLIGHT);
+    let (empty_tx, empty_rx) = sync_channel::<AlignedBuf>(RAW_IN_FLIGHT);
+    for _ in 0..RAW_IN_FLIGHT {
+        // The channel has room for every buffer, so this cannot block or fail.
+        let _ = empty_tx.send(AlignedBuf::new());
+    }
+    std::thread::scope(|s| {
+        let inflater = s.spawn(move || {
+            let source = ChannelReader { full: full_rx, empty: empty_tx, current: None, pos: 0 };
+            decode(compression, source, limits)
+        });
+        let mut head = Some(head);
+        let mut spare: Option<AlignedBuf> = None;
+        let mut sending = Some(full_tx);
+        loop {
+            // Once the inflater has stopped, one buffer serves to drain the rest.
+            let mut buf = match (sending.is_some(), spare.take()) {
+                (_, Some(b)) => b,
+                (true, None) => empty_rx.recv().unwrap_or_else(|_| AlignedBuf::new()),
+                (false, None) => AlignedBuf::new(),
+            };
+            let start = match head.take() {
+                Some(h) => {
+                    // `head` holds at most the 4 sniffed bytes, already hashed and counted.
+                    let k = h.len().min(BUF);
+                    buf.get()[..k].copy_from_slice(&h[..k]);
+                    k
+                }
+                None => 0,
+            };
+            let n = match read_retry(reader, &mut buf.get()[start..]) {
+                Ok(n) => n,
+                // Recorded in `reader.failed`; the inflater sees the end of its input.
+                Err(_) => break,
+            };
+            raw_hasher.update(&buf.bytes()[start..start + n]);
+            if start + n == 0 {
+                break;
+            }
+            match &sending {
+                Some(tx) => {
+                    if let Err(e) = tx.send((buf, start + n)) {
+                        // The inflater stopped: drain into the returned buffer.
+                        spare = Some(e.0 .0);
+                        sending = None;
+                    }
+                }
+                None => spare = Some(buf),
+            }
+        }
+        drop(sending);
+        inflater.join().unwrap_or_else(|_| {
+            Err(LayerError::Io(io::Error::other("the inflating thread stopped unexpectedly")))
+        })
+    })
+}
+
+/// Decompress a whole stream from `source` and measure the output, inflating on this thread
+/// and hashing on another.
+fn decode<B: io::BufRead>(
+    compression: Compression,
+    source: B,
+    limits: &Limits,
+) -> Result<LayerFacts, LayerError> {
+    let result = match compression {
+        Compression::Gzip => {
+            pump_two_stage(&mut flate2::bufread::MultiGzDecoder::new(source), limits)
+        }
+        Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(source) {
+            Ok(mut r) => pump_two_stage(&mut r, limits),
+            Err(e) => Err(Stop::Read(e, 0)),
+        },
+        Compression::None => {
+            let plain = Limits { max_uncompressed_bytes: u64::MAX, ..limits.clone() };
+            pump_serial(&mut { source }, &plain)
+        }
+    };
+    facts(result, compression, limits)
 }
 
 fn sniff_head<R: Read>(raw: &mut R) -> io::Result<Vec<u8>> {
@@ -471,6 +601,14 @@ fn measure_sniffed<R: Read>(
             Err(e) => Err(Stop::Read(e, 0)),
         },
     };
+    facts(result, compression, limits)
+}
+
+fn facts(
+    result: Result<(Sink, u64), Stop>,
+    compression: Compression,
+    limits: &Limits,
+) -> Result<LayerFacts, LayerError> {
     match result {
         Ok((sink, total)) => Ok(LayerFacts {
             compression,

@@ -338,15 +338,41 @@ fn blob_digest_and_size_in_the_same_pass() {
     let n = bad.len();
     bad[n / 2] ^= 0xff;
     bad[n / 2 + 1] ^= 0xff;
-    let m = measure_blob(&bad[..], Algorithm::Sha256, &Limits::default()).unwrap();
-    assert!(m.layer.is_err());
-    assert_eq!((m.size, m.digest), (n as u64, Digest::of(Algorithm::Sha256, &bad)));
-    // So does a bomb stopped at the limit.
+    // So does a bomb stopped at the limit, and a blob read in odd pieces.
     let zeros = gzip(&vec![0u8; 4 << 20]);
     let limits = Limits { max_uncompressed_bytes: 1 << 20, ..Limits::default() };
-    let m = measure_blob(&zeros[..], Algorithm::Sha256, &limits).unwrap();
-    assert!(matches!(m.layer, Err(LayerError::TooLarge { .. })));
-    assert_eq!(m.digest, Digest::of(Algorithm::Sha256, &zeros));
+    for pipeline in [Pipeline::Serial, Pipeline::Staged] {
+        let m = measure_blob_with(&bad[..], Algorithm::Sha256, &Limits::default(), pipeline);
+        let m = m.unwrap();
+        assert!(matches!(m.layer, Err(LayerError::Decompress { .. })), "{pipeline:?}");
+        assert_eq!((m.size, m.digest), (n as u64, Digest::of(Algorithm::Sha256, &bad)));
+        let m = measure_blob_with(&zeros[..], Algorithm::Sha256, &limits, pipeline).unwrap();
+        assert!(matches!(m.layer, Err(LayerError::TooLarge { .. })), "{pipeline:?}");
+        assert_eq!(m.size, zeros.len() as u64);
+        assert_eq!(m.digest, Digest::of(Algorithm::Sha256, &zeros));
+        let jittery = Jittery::new(&gz, 3, 5000, 4);
+        let m = measure_blob_with(jittery, Algorithm::Sha256, &Limits::default(), pipeline);
+        let m = m.unwrap();
+        assert_eq!(m.digest, Digest::of(Algorithm::Sha256, &gz));
+        assert_eq!(m.layer.unwrap().tar, expected.tar);
+    }
+    // A gzip member followed by megabytes that are not gzip: the decoder stops at the bad
+    // header while most of the blob is still to be read; digest and size cover every byte.
+    let mut state = 1u64;
+    let noise: Vec<u8> = (0..3 << 20)
+        .map(|_| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+            (state >> 56) as u8
+        })
+        .collect();
+    let mut big = gzip(&build(&sample()));
+    big.extend_from_slice(&noise);
+    for pipeline in [Pipeline::Serial, Pipeline::Staged] {
+        let m = measure_blob_with(&big[..], Algorithm::Sha512, &Limits::default(), pipeline);
+        let m = m.unwrap();
+        assert!(matches!(m.layer, Err(LayerError::Decompress { .. })), "{pipeline:?}");
+        assert_eq!((m.size, m.digest), (big.len() as u64, Digest::of(Algorithm::Sha512, &big)));
+    }
 }
 
 #[test]
@@ -367,4 +393,11 @@ fn a_failing_reader_is_an_error_not_a_corrupt_layer() {
     assert_eq!(e.to_string(), "disk gone");
     let e = measure_blob(Failing(0), Algorithm::Sha256, &Limits::default()).unwrap_err();
     assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+    // A compressed blob whose reader fails half way: an error, in every pipeline.
+    let gz = gzip(&build(&sample()));
+    for pipeline in [Pipeline::Serial, Pipeline::Staged] {
+        let failing = (&gz[..gz.len() / 2]).chain(Failing(0));
+        let e = measure_blob_with(failing, Algorithm::Sha256, &Limits::default(), pipeline);
+        assert_eq!(e.unwrap_err().to_string(), "disk gone", "{pipeline:?}");
+    }
 }
