@@ -52,7 +52,7 @@ bound="$root/target/release/inflate_bound"
 
 echo "== collecting ~${size} MiB of this machine's files"
 rootfs="$work/bundle/rootfs"
-if [ ! -f "$work/two.oci.tar" ]; then
+if [ ! -f "$work/img.docker.tar" ]; then
     rm -rf "$work/oci" "$work/bundle"
     umoci init --layout "$work/oci" >/dev/null
     umoci new --image "$work/oci:img" >/dev/null
@@ -88,15 +88,25 @@ print(f"{total} bytes in files (all that was found)")
 EOF
     umoci repack --image "$work/oci:img" "$work/bundle" >/dev/null
     rm -rf "$work/bundle"
-    # The same files in two layers of about half the size each: the first half of the file
-    # list in one layer, the rest in a second one on top.
+    skopeo copy --quiet "oci:$work/oci:img" "oci-archive:$work/img.oci.tar:img"
+    skopeo copy --quiet --dest-compress-format zstd "oci:$work/oci:img" "oci:$work/oci-zstd:img"
+    skopeo copy --quiet "oci:$work/oci:img" "docker-archive:$work/img.docker.tar:ocisize/bench:latest"
+fi
+
+if [ ! -f "$work/two.oci.tar" ]; then
+    # The same files in two layers of half the bytes each: files in path order until half of
+    # the bytes are in the first layer, the rest in a second one on top.
+    rm -rf "$work/bundle2" "$work/full"
+    umoci rm --image "$work/oci:two" 2>/dev/null || true
     umoci new --image "$work/oci:two" >/dev/null
     umoci unpack --image "$work/oci:two" "$work/bundle2" >/dev/null
     umoci unpack --image "$work/oci:img" "$work/full" >/dev/null
-    (cd "$work/full/rootfs" && find . -type f | sort) > "$work/files"
-    half=$(( $(wc -l < "$work/files") / 2 ))
-    head -n "$half" "$work/files" > "$work/files.1"
-    tail -n "+$((half + 1))" "$work/files" > "$work/files.2"
+    (cd "$work/full/rootfs" && find . -type f -printf '%s\t%p\n' | sort -t "$(printf '\t')" -k2) \
+        > "$work/files"
+    awk -F '\t' -v out1="$work/files.1" -v out2="$work/files.2" '
+        { size[NR] = $1; name[NR] = $2; total += $1 }
+        END { for (i = 1; i <= NR; i++) { acc += size[i]; print name[i] > (acc <= total / 2 ? out1 : out2) } }
+    ' "$work/files"
     tar -C "$work/full/rootfs" -cf - -T "$work/files.1" | tar -C "$work/bundle2/rootfs" -xf -
     umoci repack --image "$work/oci:two" "$work/bundle2" >/dev/null
     rm -rf "$work/bundle2"
@@ -105,9 +115,6 @@ EOF
     umoci repack --image "$work/oci:two" "$work/bundle2" >/dev/null
     rm -rf "$work/bundle2" "$work/full"
     skopeo copy --quiet "oci:$work/oci:two" "oci-archive:$work/two.oci.tar:two"
-    skopeo copy --quiet "oci:$work/oci:img" "oci-archive:$work/img.oci.tar:img"
-    skopeo copy --quiet --dest-compress-format zstd "oci:$work/oci:img" "oci:$work/oci-zstd:img"
-    skopeo copy --quiet "oci:$work/oci:img" "docker-archive:$work/img.docker.tar:ocisize/bench:latest"
 fi
 
 layer_of() { # the largest blob of a layout

@@ -89,8 +89,7 @@ pub struct ScanOptions {
     pub progress: Option<Arc<dyn Fn(u64) + Send + Sync>>,
     /// Most members an archive may hold (default 1,000,000).
     pub max_members: Option<u64>,
-    /// How one blob's measurement is spread over threads. [`Catalog::prefetch`] measures
-    /// equal-sized layers serially when it runs as many at once as it has threads.
+    /// How one blob's measurement is spread over threads.
     pub pipeline: Pipeline,
 }
 
@@ -463,15 +462,11 @@ impl Catalog {
     /// The measured content of a member (following links): size, digest, kept JSON bytes and
     /// layer facts. Layout files are read and measured on first use, then cached.
     pub fn measured(&self, name: &str) -> Result<Arc<Measured>, MemberError> {
-        self.measured_with(name, self.options.pipeline)
-    }
-
-    fn measured_with(&self, name: &str, pipeline: Pipeline) -> Result<Arc<Measured>, MemberError> {
         let (resolved, m) = self.resolve(name)?;
         match &m.content {
             Content::Measured(x) => Ok(x.clone()),
             Content::Lazy { at, cell } => {
-                cell.get_or_init(|| self.measure_at(&resolved, at, pipeline)).clone()
+                cell.get_or_init(|| self.measure_at(&resolved, at)).clone()
             }
             Content::Link(_) => Err(MemberError::LinkLoop {
                 source_path: self.path.clone(),
@@ -480,12 +475,8 @@ impl Catalog {
         }
     }
 
-    fn measure_at(
-        &self,
-        name: &str,
-        at: &Location,
-        pipeline: Pipeline,
-    ) -> Result<Arc<Measured>, MemberError> {
+    fn measure_at(&self, name: &str, at: &Location) -> Result<Arc<Measured>, MemberError> {
+        let pipeline = self.options.pipeline;
         let alg = algorithm_for(name);
         let keep = self.keep_limit();
         let limits = &self.options.layer;
@@ -556,22 +547,15 @@ impl Catalog {
         pending.sort();
         pending.dedup();
         // Largest first, so one big layer does not start last.
-        let size_of = |n: &String| self.members.get(n).map_or(0, |m| m.size);
-        pending.sort_by_key(|n| std::cmp::Reverse(size_of(n)));
+        pending.sort_by_key(|n| std::cmp::Reverse(self.members.get(n).map_or(0, |m| m.size)));
         if pending.len() < 2 || jobs < 2 {
             return;
         }
         let workers = jobs.min(pending.len());
-        let total: u64 = pending.iter().map(size_of).sum();
-        // With a thread per layer the cores are busy already: split stages only when there
-        // are threads to spare, or for a layer larger than all the others together (which
-        // would otherwise run alone on one core once the small ones are done).
-        let pipeline_for = |n: &String| match self.options.pipeline {
-            Pipeline::Serial => Pipeline::Serial,
-            p if jobs >= 2 * workers => p,
-            p if size_of(n) > total - size_of(n) => p,
-            _ => Pipeline::Serial,
-        };
+        // Each layer keeps its staged pipeline even with a thread per layer: the scheduler
+        // fills one layer's idle stages with another's work. Measured on 2 cores, two gzip
+        // layers of 175 and 198 MB: 1.36 s staged, 1.43 s with each layer serial (the larger
+        // layer alone sets the time), against 1.76 s for the same bytes in one layer.
         let next = std::sync::atomic::AtomicUsize::new(0);
         std::thread::scope(|s| {
             for _ in 0..workers {
@@ -579,7 +563,7 @@ impl Catalog {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(name) = pending.get(i) else { break };
                     // The result is cached in the member's cell; errors surface on use.
-                    let _ = self.measured_with(name, pipeline_for(name));
+                    let _ = self.measured(name);
                 });
             }
         });
