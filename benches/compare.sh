@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Time ocisize against real peers on the same image, in one interleaved hyperfine run.
+# Time ocisize against real peers on the same image, in interleaved rounds (hyperfine).
 #
 #   benches/compare.sh [--size MiB] [--runs N] [--keep] [--umoci-unpack]
 #
@@ -152,8 +152,16 @@ add "skopeo inspect oci:" "skopeo inspect oci:$work/oci:img"
 
 args=()
 for i in "${!cmds[@]}"; do args+=(--command-name "${names[$i]}" "${cmds[$i]}"); done
-echo "== timing (${runs} runs each, hot page cache, interleaved by hyperfine's order)"
-hyperfine --style basic --warmup 1 --runs "$runs" --export-json "$work/times.json" "${args[@]}" >/dev/null
+# Interleaved: each round runs every command once, in turn, so a noisy phase of the machine
+# (another tenant, a frequency change) touches every command alike instead of one command's
+# runs. A first round warms the page cache and is discarded.
+echo "== timing (${runs} rounds of every command in turn, after a warm-up round; hot page cache)"
+rm -f "$work"/times.*.json
+for round in $(seq 0 "$runs"); do
+    hyperfine --style none --runs 1 --export-json "$work/times.$round.json" "${args[@]}" \
+        >/dev/null 2>&1
+done
+rm -f "$work/times.0.json"
 
 echo "== peak RSS of ocisize"
 for f in "$work/img.oci.tar" "$work/two.oci.tar" "$work/oci" "$work/oci-zstd" "$work/img.docker.tar"; do
@@ -161,10 +169,15 @@ for f in "$work/img.oci.tar" "$work/two.oci.tar" "$work/oci" "$work/oci-zstd" "$
     printf '  %-40s %6d KiB\n' "$(basename "$f")" "$rss"
 done
 
-TAR_BYTES=$(stat -c %s "$plain") python3 - "$work/times.json" <<'EOF'
-import json, os, sys
+TAR_BYTES=$(stat -c %s "$plain") python3 - "$work"/times.*.json <<'EOF'
+import json, os, statistics, sys
 TAR_BYTES = int(os.environ["TAR_BYTES"])
-r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+times = {}
+for path in sys.argv[1:]:
+    for x in json.load(open(path))["results"]:
+        times.setdefault(x["command"], []).extend(x["times"])
+r = {name: {"median": statistics.median(t), "min": min(t), "max": max(t)}
+     for name, t in times.items()}
 print("== medians")
 for name, x in r.items():
     print(f"  {name:<40} {x['median']:8.3f} s  (min {x['min']:.3f}, max {x['max']:.3f})")

@@ -164,12 +164,21 @@ impl AlignedBuf {
     }
 }
 
+/// What the inflating thread hands the hashing thread: a compressed buffer it has finished
+/// with (for the blob's digest) or a buffer of inflated bytes (for the diffID and the tar
+/// walk). Each kind arrives in stream order.
+enum ToHasher {
+    Raw(AlignedBuf, usize),
+    Tar(AlignedBuf, usize),
+}
+
 /// The compressed side of the staged pipeline, as the inflating thread sees it: buffers filled
-/// (and hashed) by the reading thread, served in place to a `bufread` decoder, so the
-/// inflating thread copies nothing; each emptied buffer goes back to be filled again.
+/// by the reading thread, served in place to a `bufread` decoder, so the inflating thread
+/// copies nothing; each emptied buffer goes on to the hashing thread, which hashes it and
+/// returns it to be filled again.
 struct ChannelReader {
     full: std::sync::mpsc::Receiver<(AlignedBuf, usize)>,
-    empty: std::sync::mpsc::SyncSender<AlignedBuf>,
+    forward: std::sync::mpsc::SyncSender<ToHasher>,
     current: Option<(AlignedBuf, usize)>,
     pos: usize,
 }
@@ -178,15 +187,29 @@ impl ChannelReader {
     fn available(&self) -> usize {
         self.current.as_ref().map_or(0, |(_, n)| n.saturating_sub(self.pos))
     }
+
+    fn pass_on(&mut self) {
+        if let Some((buf, n)) = self.current.take() {
+            // The hashing thread only stops early if it panicked; its join reports that.
+            let _ = self.forward.send(ToHasher::Raw(buf, n));
+        }
+    }
+
+    /// Pass every remaining buffer on unread, to the end of the blob: the blob's digest
+    /// covers bytes after the compressed stream and after a point where the decoder gave up.
+    fn drain(&mut self) {
+        self.pass_on();
+        while let Ok(chunk) = self.full.recv() {
+            self.current = Some(chunk);
+            self.pass_on();
+        }
+    }
 }
 
 impl io::BufRead for ChannelReader {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         while self.available() == 0 {
-            if let Some((buf, _)) = self.current.take() {
-                // The reader may have stopped; a buffer nobody wants is dropped.
-                let _ = self.empty.send(buf);
-            }
+            self.pass_on();
             match self.full.recv() {
                 Ok(chunk) => {
                     self.current = Some(chunk);
@@ -334,8 +357,9 @@ pub enum Pipeline {
     Auto,
     /// Everything on the calling thread.
     Serial,
-    /// Inflate on the calling thread; hashing and the tar walk on a second thread, the raw
-    /// digest on a third. Plain tar blobs are always measured serially (reading costs little).
+    /// For a compressed blob: the calling thread reads, a second thread inflates and does
+    /// nothing else, a third hashes both streams and walks the tar. Plain tar blobs are
+    /// always measured serially (reading costs little).
     Staged,
 }
 
@@ -398,8 +422,8 @@ impl<R: Read> Read for RawReader<R> {
 /// layer facts, in one pass.
 ///
 /// A plain-tar blob hashed with sha256 is hashed once: its digest is its diffID. A compressed
-/// blob's own digest is taken on a third thread, so the decompressing thread does nothing
-/// else. An error is returned only when reading `raw` fails; a blob that does not decompress
+/// blob's own digest is taken on the thread that hashes the inflated bytes, so the
+/// decompressing thread does nothing else (see [`Pipeline`]). An error is returned only when reading `raw` fails; a blob that does not decompress
 /// still gets its size and digest (the rest of it is read after the decoder gives up).
 pub fn measure_blob<R: Read>(
     raw: R,
@@ -432,12 +456,11 @@ pub fn measure_blob_with<R: Read>(
             Err(e) => Err(io::Error::other(format!("plain layer stopped before its end: {e}"))),
         };
     }
-    let mut raw_hasher = Hasher::new(algorithm);
-    raw_hasher.update(&head);
     let (layer, hasher) = if compression != Compression::None && pipeline.staged() {
-        let layer = read_for_inflater(&mut reader, &mut raw_hasher, head, compression, limits);
-        (layer, Ok(raw_hasher))
+        read_for_inflater(&mut reader, Hasher::new(algorithm), head, compression, limits)
     } else {
+        let mut raw_hasher = Hasher::new(algorithm);
+        raw_hasher.update(&head);
         reader.hasher = Some(raw_hasher);
         let layer = measure_sniffed(head, compression, &mut reader, limits, pipeline);
         let drained = io::copy(&mut reader, &mut io::sink());
@@ -453,43 +476,67 @@ pub fn measure_blob_with<R: Read>(
 /// Compressed buffers in flight between the reading and the inflating thread.
 const RAW_IN_FLIGHT: usize = 4;
 
-/// The staged pipeline for a compressed blob. This thread reads the raw blob and hashes it
-/// (and reports progress, through `reader`); a second thread does nothing but inflate,
-/// straight from this thread's buffers; a third hashes and walks what it inflates. When the
-/// decoder stops early (a corrupt stream, the size limit) this thread still reads and hashes
-/// the rest: the blob's digest covers all of it.
+/// The staged pipeline for a compressed blob, on three threads. This one reads the raw blob
+/// (and reports progress, through `reader`) and does nothing else; a second does nothing but
+/// inflate, straight from this thread's buffers; a third hashes both streams (the blob's
+/// digest and the diffID) and walks the tar. Reading costs little, so two threads are busy:
+/// on two cores inflate keeps a core to itself, and a layer costs about its inflate time.
+/// When the decoder stops early (a corrupt stream, the size limit) the rest of the blob is
+/// still read and hashed: the blob's digest covers all of it.
 fn read_for_inflater<R: Read>(
     reader: &mut RawReader<R>,
-    raw_hasher: &mut Hasher,
+    raw_hasher: Hasher,
     head: Vec<u8>,
     compression: Compression,
     limits: &Limits,
-) -> Result<LayerFacts, LayerError> {
+) -> (Result<LayerFacts, LayerError>, io::Result<Hasher>) {
     use std::sync::mpsc::sync_channel;
     let (full_tx, full_rx) = sync_channel::<(AlignedBuf, usize)>(RAW_IN_FLIGHT);
-    let (empty_tx, empty_rx) = sync_channel::<AlignedBuf>(RAW_IN_FLIGHT);
+    let (raw_empty_tx, raw_empty_rx) = sync_channel::<AlignedBuf>(RAW_IN_FLIGHT);
+    let (tar_empty_tx, tar_empty_rx) = sync_channel::<AlignedBuf>(IN_FLIGHT);
+    // Room for every buffer there is, so the inflating thread never waits on the hasher's
+    // queue, only on the hasher's returning a buffer.
+    let (hash_tx, hash_rx) = sync_channel::<ToHasher>(RAW_IN_FLIGHT + IN_FLIGHT);
     for _ in 0..RAW_IN_FLIGHT {
-        // The channel has room for every buffer, so this cannot block or fail.
-        let _ = empty_tx.send(AlignedBuf::new());
+        // The channels have room for every buffer, so these cannot block or fail.
+        let _ = raw_empty_tx.send(AlignedBuf::new());
+    }
+    for _ in 0..IN_FLIGHT {
+        let _ = tar_empty_tx.send(AlignedBuf::new());
     }
     std::thread::scope(|s| {
+        let hasher = s.spawn(move || {
+            let mut raw_hasher = raw_hasher;
+            let mut sink = Sink::new(limits);
+            for msg in hash_rx {
+                // A buffer nobody wants any more (its stage has stopped) is simply dropped.
+                match msg {
+                    ToHasher::Raw(buf, n) => {
+                        raw_hasher.update(&buf.bytes()[..n]);
+                        let _ = raw_empty_tx.send(buf);
+                    }
+                    ToHasher::Tar(buf, n) => {
+                        sink.update(&buf.bytes()[..n]);
+                        let _ = tar_empty_tx.send(buf);
+                    }
+                }
+            }
+            (raw_hasher, sink)
+        });
         let inflater = s.spawn(move || {
-            let source = ChannelReader { full: full_rx, empty: empty_tx, current: None, pos: 0 };
-            decode(compression, source, limits)
+            let mut source =
+                ChannelReader { full: full_rx, forward: hash_tx.clone(), current: None, pos: 0 };
+            let result = inflate(compression, &mut source, &hash_tx, &tar_empty_rx, limits);
+            source.drain();
+            result
         });
         let mut head = Some(head);
-        let mut spare: Option<AlignedBuf> = None;
-        let mut sending = Some(full_tx);
         loop {
-            // Once the inflater has stopped, one buffer serves to drain the rest.
-            let mut buf = match (sending.is_some(), spare.take()) {
-                (_, Some(b)) => b,
-                (true, None) => empty_rx.recv().unwrap_or_else(|_| AlignedBuf::new()),
-                (false, None) => AlignedBuf::new(),
-            };
+            // Every buffer comes back from the hasher; a fresh one if it has stopped.
+            let mut buf = raw_empty_rx.recv().unwrap_or_else(|_| AlignedBuf::new());
             let start = match head.take() {
                 Some(h) => {
-                    // `head` holds at most the 4 sniffed bytes, already hashed and counted.
+                    // `head` holds at most the 4 sniffed bytes, already counted.
                     let k = h.len().min(BUF);
                     buf.get()[..k].copy_from_slice(&h[..k]);
                     k
@@ -501,49 +548,64 @@ fn read_for_inflater<R: Read>(
                 // Recorded in `reader.failed`; the inflater sees the end of its input.
                 Err(_) => break,
             };
-            raw_hasher.update(&buf.bytes()[start..start + n]);
-            if start + n == 0 {
+            if start + n == 0 || full_tx.send((buf, start + n)).is_err() {
                 break;
             }
-            match &sending {
-                Some(tx) => {
-                    if let Err(e) = tx.send((buf, start + n)) {
-                        // The inflater stopped: drain into the returned buffer.
-                        spare = Some(e.0 .0);
-                        sending = None;
-                    }
-                }
-                None => spare = Some(buf),
-            }
         }
-        drop(sending);
-        inflater.join().unwrap_or_else(|_| {
-            Err(LayerError::Io(io::Error::other("the inflating thread stopped unexpectedly")))
-        })
+        drop(full_tx);
+        let inflated = inflater.join().map_err(|_| Stop::Worker).and_then(|r| r);
+        match hasher.join() {
+            Ok((raw_hasher, sink)) => {
+                (facts(inflated.map(|total| (sink, total)), compression, limits), Ok(raw_hasher))
+            }
+            Err(_) => (
+                facts(Err(Stop::Worker), compression, limits),
+                Err(io::Error::other("the hashing thread stopped unexpectedly")),
+            ),
+        }
     })
 }
 
-/// Decompress a whole stream from `source` and measure the output, inflating on this thread
-/// and hashing on another.
-fn decode<B: io::BufRead>(
+/// Inflate a whole stream from `source` into recycled buffers for the hashing thread; the
+/// count of inflated bytes.
+fn inflate(
     compression: Compression,
-    source: B,
+    source: &mut ChannelReader,
+    out: &std::sync::mpsc::SyncSender<ToHasher>,
+    empty: &std::sync::mpsc::Receiver<AlignedBuf>,
     limits: &Limits,
-) -> Result<LayerFacts, LayerError> {
-    let result = match compression {
+) -> Result<u64, Stop> {
+    let mut gzip;
+    let mut zstd;
+    let r: &mut dyn Read = match compression {
         Compression::Gzip => {
-            pump_two_stage(&mut flate2::bufread::MultiGzDecoder::new(source), limits)
+            gzip = flate2::bufread::MultiGzDecoder::new(source);
+            &mut gzip
         }
         Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(source) {
-            Ok(mut r) => pump_two_stage(&mut r, limits),
-            Err(e) => Err(Stop::Read(e, 0)),
+            Ok(d) => {
+                zstd = d;
+                &mut zstd
+            }
+            Err(e) => return Err(Stop::Read(e, 0)),
         },
-        Compression::None => {
-            let plain = Limits { max_uncompressed_bytes: u64::MAX, ..limits.clone() };
-            pump_serial(&mut { source }, &plain)
-        }
+        Compression::None => source,
     };
-    facts(result, compression, limits)
+    let mut total: u64 = 0;
+    while let Ok(mut buf) = empty.recv() {
+        let n = read_retry(r, buf.get()).map_err(|e| Stop::Read(e, total))?;
+        if n == 0 {
+            return Ok(total);
+        }
+        total += n as u64;
+        if total > limits.max_uncompressed_bytes {
+            return Err(Stop::TooLarge);
+        }
+        if out.send(ToHasher::Tar(buf, n)).is_err() {
+            break;
+        }
+    }
+    Err(Stop::Worker)
 }
 
 fn sniff_head<R: Read>(raw: &mut R) -> io::Result<Vec<u8>> {
