@@ -254,6 +254,22 @@ enum Stop {
     Worker,
 }
 
+/// Read the next chunk of the decompressed stream into `buf`, adding it to `total` and
+/// stopping at the limit; 0 at the end of the stream.
+fn read_counted(
+    r: &mut dyn Read,
+    buf: &mut [u8],
+    total: &mut u64,
+    limits: &Limits,
+) -> Result<usize, Stop> {
+    let n = read_retry(r, buf).map_err(|e| Stop::Read(e, *total))?;
+    *total += n as u64;
+    if *total > limits.max_uncompressed_bytes {
+        return Err(Stop::TooLarge);
+    }
+    Ok(n)
+}
+
 /// The hashing and tar-walking half of the pipeline.
 struct Sink {
     hasher: Hasher,
@@ -278,13 +294,9 @@ fn pump_serial(r: &mut dyn Read, limits: &Limits) -> Result<(Sink, u64), Stop> {
     let mut total: u64 = 0;
     loop {
         let b = buf.get();
-        let n = read_retry(r, b).map_err(|e| Stop::Read(e, total))?;
+        let n = read_counted(r, b, &mut total, limits)?;
         if n == 0 {
             return Ok((sink, total));
-        }
-        total += n as u64;
-        if total > limits.max_uncompressed_bytes {
-            return Err(Stop::TooLarge);
         }
         sink.update(&b[..n]);
     }
@@ -318,21 +330,14 @@ fn pump_two_stage(r: &mut dyn Read, limits: &Limits) -> Result<(Sink, u64), Stop
         let mut total: u64 = 0;
         let mut outcome = Ok(());
         while let Ok(mut buf) = empty_rx.recv() {
-            let n = match read_retry(r, buf.get()) {
+            let n = match read_counted(r, buf.get(), &mut total, limits) {
+                Ok(0) => break,
                 Ok(n) => n,
-                Err(e) => {
-                    outcome = Err(Stop::Read(e, total));
+                Err(stop) => {
+                    outcome = Err(stop);
                     break;
                 }
             };
-            if n == 0 {
-                break;
-            }
-            total += n as u64;
-            if total > limits.max_uncompressed_bytes {
-                outcome = Err(Stop::TooLarge);
-                break;
-            }
             if full_tx.send((buf, n)).is_err() {
                 break;
             }
@@ -423,8 +428,9 @@ impl<R: Read> Read for RawReader<R> {
 ///
 /// A plain-tar blob hashed with sha256 is hashed once: its digest is its diffID. A compressed
 /// blob's own digest is taken on the thread that hashes the inflated bytes, so the
-/// decompressing thread does nothing else (see [`Pipeline`]). An error is returned only when reading `raw` fails; a blob that does not decompress
-/// still gets its size and digest (the rest of it is read after the decoder gives up).
+/// decompressing thread does nothing else (see [`Pipeline`]). An error is returned only when
+/// reading `raw` fails; a blob that does not decompress still gets its size and digest (the
+/// rest of it is read after the decoder gives up).
 pub fn measure_blob<R: Read>(
     raw: R,
     algorithm: Algorithm,
@@ -589,17 +595,14 @@ fn inflate(
             }
             Err(e) => return Err(Stop::Read(e, 0)),
         },
+        // Not reached (plain blobs are measured serially); served as it is.
         Compression::None => source,
     };
     let mut total: u64 = 0;
     while let Ok(mut buf) = empty.recv() {
-        let n = read_retry(r, buf.get()).map_err(|e| Stop::Read(e, total))?;
+        let n = read_counted(r, buf.get(), &mut total, limits)?;
         if n == 0 {
             return Ok(total);
-        }
-        total += n as u64;
-        if total > limits.max_uncompressed_bytes {
-            return Err(Stop::TooLarge);
         }
         if out.send(ToHasher::Tar(buf, n)).is_err() {
             break;
