@@ -63,6 +63,18 @@ pub fn write_report<W: Write>(w: &mut W, r: &Report, layers: bool) -> io::Result
         if let Some(d) = i.index_digest {
             writeln!(w, "  index           {d}")?;
         }
+        // Shown where a runtime lists the image by a manifest it writes itself (a legacy
+        // docker-archive), which is in no file of the source.
+        let top = i.index_digest.or(i.manifest_digest);
+        let listed = [
+            ("ctr images ls  ", i.runtime_digests.containerd),
+            ("podman digest  ", i.runtime_digests.podman),
+        ];
+        for (label, d) in listed {
+            if let Some(d) = d.filter(|d| Some(*d) != top) {
+                writeln!(w, "  {label} {d}")?;
+            }
+        }
         let p = &i.printed;
         let show = |s: &Option<String>| s.clone().unwrap_or_else(|| "?".into());
         writeln!(

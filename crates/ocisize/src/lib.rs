@@ -37,7 +37,8 @@ pub use ocisize_layer::{Compression, Limits as LayerLimits};
 pub use ocisize_source::{Format, Input, Pipeline, ScanOptions, SourceArg, Wrapper};
 pub use ocisize_spec::JsonLimits;
 pub use report::{
-    FileCounts, ImageReport, LayerReport, Printed, Problem, Report, Severity, Sizes, SourceReport,
+    FileCounts, ImageReport, LayerReport, Printed, Problem, Report, RuntimeDigests, Severity,
+    Sizes, SourceReport,
 };
 
 /// Options for [`inspect`].

@@ -58,6 +58,8 @@ pub struct ImageReport {
     pub sizes: Sizes,
     /// Totals as each tool prints them.
     pub printed: Printed,
+    /// The digest each runtime lists the image by after importing this very file.
+    pub runtime_digests: RuntimeDigests,
     /// True when every blob of this image was present and matched its digest, size and
     /// diffID.
     pub verified: bool,
@@ -143,6 +145,19 @@ pub struct Printed {
     pub ctr: Option<String>,
     /// `crictl images` SIZE.
     pub crictl: Option<String>,
+}
+
+/// The digest a runtime lists an image by after importing it: the top of what it stored.
+/// For a legacy docker-archive that is a Docker schema 2 manifest the runtime writes itself,
+/// so it is in no file of the source; ocisize writes the same bytes and hashes them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeDigests {
+    /// `ctr images ls` DIGEST after `ctr images import` (containerd 1.6): the index that
+    /// lists the manifest, else the manifest, else the manifest containerd writes.
+    pub containerd: Option<Digest>,
+    /// `podman image inspect` `.Digest` after `podman load` (podman 4): the index that lists
+    /// the manifest, else the manifest, else the manifest containers/image writes.
+    pub podman: Option<Digest>,
 }
 
 /// How bad a problem is.

@@ -603,13 +603,13 @@ fn image_report(ctx: &mut Ctx<'_>, plan: Plan) -> ImageReport {
         .or_else(|| plan.config.as_ref().and_then(|c| c.named_digest));
     let inputs = SizeInputs {
         origin: plan.origin.unwrap_or(Origin::Oci),
-        index_size: plan.index.as_ref().map(|d| d.size),
-        manifest_size: plan.manifest.as_ref().map(|(d, _)| d.size),
+        index: plan.index.as_ref().map(|d| (d.digest, d.size)),
+        manifest: plan.manifest.as_ref().map(|(d, _)| (d.digest, d.size)),
         config: config_measured.as_ref().map(|m| (m.digest, m.size)),
         layers: &layers,
         broken: plan.broken,
     };
-    let (sizes, printed) = sizes::compute(&inputs);
+    let (sizes, printed, runtime_digests) = sizes::compute(&inputs);
     let familiar = plan
         .names
         .iter()
@@ -631,6 +631,7 @@ fn image_report(ctx: &mut Ctx<'_>, plan: Plan) -> ImageReport {
         layers,
         sizes,
         printed,
+        runtime_digests,
         verified: errors_after == errors_before && !plan.broken && read_everything,
     }
 }

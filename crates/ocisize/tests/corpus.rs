@@ -160,7 +160,9 @@ fn every_corpus_item_matches_the_tools() {
         let pm = &item["podman"];
         if let Some(size) = pm["inspect"]["value"]["Size"].as_u64() {
             assert_eq!(img.sizes.podman, Some(size), "{name}: podman .Size");
-            checked += 1;
+            let digest = img.runtime_digests.podman.map(|d| d.to_string());
+            assert_eq!(digest.as_deref(), Some(s(&pm["inspect"]["value"]["Digest"])), "{name}");
+            checked += 2;
             let repo = s(&pm["inspect"]["value"]["RepoTags"][0]);
             let row = pm["images"]["value"]["rows"]
                 .as_array()
@@ -175,7 +177,9 @@ fn every_corpus_item_matches_the_tools() {
         let ct = &item["containerd"];
         if let Some(row) = ct["images_ls"]["value"]["rows"].as_array().and_then(|a| a.first()) {
             assert_eq!(img.printed.ctr.as_deref(), Some(s(&row["SIZE"])), "{name}: ctr SIZE");
-            checked += 1;
+            let digest = img.runtime_digests.containerd.map(|d| d.to_string());
+            assert_eq!(digest.as_deref(), Some(s(&row["DIGEST"])), "{name}: ctr DIGEST");
+            checked += 2;
         }
         if let Some(cri) = ct["cri_list_images"]["value"].as_array().and_then(|a| a.first()) {
             assert_eq!(img.sizes.containerd, cri["size"].as_u64(), "{name}: CRI size");

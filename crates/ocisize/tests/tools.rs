@@ -15,12 +15,18 @@ fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
 }
 
-fn image(file: &str) -> ImageReport {
+/// The file's only image, or the one for `platform`.
+fn image(file: &str, platform: Option<&str>) -> ImageReport {
     let arg = SourceArg::path(testdata().join(file));
-    let mut r = inspect(&arg, &Options::default()).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let r = inspect(&arg, &Options::default()).unwrap_or_else(|e| panic!("{file}: {e}"));
     assert!(r.verified(), "{file}: {:#?}", r.problems);
-    assert_eq!(r.images.len(), 1, "{file}");
-    r.images.remove(0)
+    if platform.is_none() {
+        assert_eq!(r.images.len(), 1, "{file}");
+    }
+    r.images
+        .into_iter()
+        .find(|i| platform.is_none() || i.platform.as_deref() == platform)
+        .unwrap_or_else(|| panic!("{file}: no image for {platform:?}"))
 }
 
 #[test]
@@ -30,9 +36,9 @@ fn figures_match_dockerd_overlay2_and_vfs_containerd_and_podman() {
     let mut checked = 0;
     for item in reference["items"].as_array().unwrap() {
         let file = item["file"].as_str().unwrap();
-        let img = image(file);
         let num = |k: &str| item.get(k).and_then(Value::as_u64);
         let text = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_owned);
+        let img = image(file, text("platform").as_deref());
         assert_eq!(img.image_id.map(|d| d.to_string()), text("image_id"), "{file}");
         if let Some(d) = text("manifest_digest") {
             assert_eq!(img.manifest_digest.map(|m| m.to_string()), Some(d), "{file}");
@@ -54,10 +60,20 @@ fn figures_match_dockerd_overlay2_and_vfs_containerd_and_podman() {
                 checked += 2;
             }
         }
+        let digests = [
+            ("ctr_digest", img.runtime_digests.containerd),
+            ("podman_digest", img.runtime_digests.podman),
+        ];
+        for (key, got) in digests {
+            if let Some(d) = text(key) {
+                assert_eq!(got.map(|d| d.to_string()), Some(d), "{file} {key}");
+                checked += 1;
+            }
+        }
         if let Some(p) = text("docker_df_printed") {
             assert_eq!(img.printed.docker_df, Some(p), "{file} docker_df");
             checked += 1;
         }
     }
-    assert_eq!(checked, 17, "every figure in edge/reference.json was compared");
+    assert_eq!(checked, 28, "every figure in edge/reference.json was compared");
 }
