@@ -1,8 +1,9 @@
 //! Figures read from the real tools for images beyond the shared corpus
 //! (`testdata/edge/reference.json`): an image with two layers, hardlinks, symlinks and
 //! whiteouts (made by umoci, converted by skopeo), loaded into dockerd with the overlay2 and
-//! vfs drivers, into containerd and into podman; and dockerd's overlay2 figures for two corpus
-//! images (the corpus itself was made with vfs).
+//! vfs drivers, into containerd and into podman; dockerd's overlay2 figures for two corpus
+//! images (the corpus itself was made with vfs); and podman's size and digest for thirteen
+//! corpus images in every format it reads (`load`, `pull oci:`, `dir:`, `oci-archive:`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -39,7 +40,9 @@ fn figures_match_dockerd_overlay2_and_vfs_containerd_and_podman() {
         let num = |k: &str| item.get(k).and_then(Value::as_u64);
         let text = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_owned);
         let img = image(file, text("platform").as_deref());
-        assert_eq!(img.image_id.map(|d| d.to_string()), text("image_id"), "{file}");
+        if let Some(id) = text("image_id") {
+            assert_eq!(img.image_id.map(|d| d.to_string()), Some(id), "{file}");
+        }
         if let Some(d) = text("manifest_digest") {
             assert_eq!(img.manifest_digest.map(|m| m.to_string()), Some(d), "{file}");
         }
@@ -56,8 +59,11 @@ fn figures_match_dockerd_overlay2_and_vfs_containerd_and_podman() {
         for (key, got, printed_key, printed) in pairs {
             if let Some(n) = num(key) {
                 assert_eq!(got, Some(n), "{file} {key}");
-                assert_eq!(printed, text(printed_key), "{file} {printed_key}");
-                checked += 2;
+                checked += 1;
+            }
+            if let Some(p) = text(printed_key) {
+                assert_eq!(printed, Some(p), "{file} {printed_key}");
+                checked += 1;
             }
         }
         let digests = [
@@ -75,5 +81,5 @@ fn figures_match_dockerd_overlay2_and_vfs_containerd_and_podman() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 28, "every figure in edge/reference.json was compared");
+    assert_eq!(checked, 48, "every figure in edge/reference.json was compared");
 }
