@@ -273,8 +273,9 @@ impl Reference {
     /// Like docker's (distribution/reference `FamiliarString`), it drops `docker.io/` even
     /// when the first path component looks like a registry: `docker.io/a.b/c` prints as
     /// `a.b/c`, which parses back as the registry `a.b` (and `docker.io/a_b.c/d` as `a_b.c/d`,
-    /// which does not parse at all; so does a 64-hex name, which reads as an image ID). [`Reference::is_familiar_ambiguous`] tells;
-    /// [`Reference::normalized`] is never ambiguous.
+    /// which does not parse at all; so does a 64-hex name, which reads as an image ID).
+    /// [`Reference::is_familiar_ambiguous`] tells; [`Reference::normalized`] is never
+    /// ambiguous.
     pub fn familiar(&self) -> String {
         format!("{}{}", self.familiar_name(), self.suffix())
     }
