@@ -8,7 +8,8 @@ use std::io::Write;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ocisize_digest::{Algorithm, Digest};
-use ocisize_layer::{measure, Limits, TarWalker};
+use ocisize_layer::{Limits, TarWalker};
+use ocisize_source::{measure_reader, MeasureWith, Parallelism};
 
 /// A deterministic xorshift stream, so inputs are the same on every run.
 fn noise(seed: u64, len: usize) -> Vec<u8> {
@@ -90,9 +91,20 @@ fn stages(c: &mut Criterion) {
     let mut g = c.benchmark_group("measure");
     g.throughput(Throughput::Bytes(tar.len() as u64));
     g.sample_size(20);
+    // The one production path: what every source does with a member.
+    let with = MeasureWith {
+        keep: 0,
+        limits: &limits,
+        pipeline: Parallelism::available().pipeline(),
+        progress: None,
+        tee: None,
+    };
     for (name, blob) in [("none", &tar), ("gzip", &gz), ("zstd", &zst)] {
         g.bench_with_input(BenchmarkId::from_parameter(name), blob, |b, blob| {
-            b.iter(|| measure(&blob[..], &limits).unwrap())
+            b.iter(|| {
+                let len = blob.len() as u64;
+                measure_reader(&blob[..], "layer", len, Algorithm::Sha256, with).unwrap()
+            })
         });
     }
     g.finish();

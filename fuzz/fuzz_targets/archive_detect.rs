@@ -1,14 +1,16 @@
-//! Archive reading and format detection from a stream (no resolution).
+//! Archive reading, format detection and the graph walk from a stream (no report).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use ocisize_source::{Catalog, ScanOptions};
+use ocisize_source::{open_reader, walk, ScanOptions, Source};
 
 fuzz_target!(|data: &[u8]| {
     let mut options = ScanOptions::default();
-    options.layer.max_uncompressed_bytes = 16 << 20;
-    if let Ok(c) = Catalog::from_reader(data, "fuzz", None, &options) {
-        for name in c.names() {
-            let _ = c.measured(name);
+    options.limits.layer.max_uncompressed_bytes = 16 << 20;
+    if let Ok(source) = open_reader(data, "fuzz", None, &options) {
+        let names: Vec<String> = source.catalog().names().map(str::to_owned).collect();
+        for name in names {
+            let _ = source.catalog().measured(&name);
         }
+        let _ = walk(&source, &options.limits);
     }
 });

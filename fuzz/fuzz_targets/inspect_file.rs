@@ -8,7 +8,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let mut options = ocisize::Options::default();
-    options.jobs = 2;
-    options.scan.layer.max_uncompressed_bytes = 16 << 20;
+    options.parallelism = ocisize::Parallelism::new(2);
+    options.limits.layer.max_uncompressed_bytes = 16 << 20;
     let _ = ocisize::inspect(&ocisize::SourceArg::path(f.path()), &options);
 });

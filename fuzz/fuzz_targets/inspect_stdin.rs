@@ -4,6 +4,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let mut options = ocisize::Options::default();
-    options.scan.layer.max_uncompressed_bytes = 16 << 20;
+    options.limits.layer.max_uncompressed_bytes = 16 << 20;
     let _ = ocisize::inspect_reader(data, "-", &options);
 });

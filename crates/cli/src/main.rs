@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use ocisize::{Input, Options, Report, SourceArg};
+use ocisize::{Input, Options, Parallelism, SourceArg};
 
 /// Inspect OCI and Docker images: verify every byte and show the size every runtime reports.
 #[derive(Debug, Parser)]
@@ -107,40 +107,29 @@ fn inspect(args: &InspectArgs) -> anyhow::Result<ExitCode> {
     }
     let mut options = Options::default();
     if let Some(j) = args.jobs {
-        options.jobs = j.max(1);
+        options.parallelism = Parallelism::new(j);
     }
     options.verify = !args.no_verify;
     if let Some(m) = args.max_uncompressed {
-        options.scan.layer.max_uncompressed_bytes = m;
+        options.limits.layer.max_uncompressed_bytes = m;
     }
-    let results: Vec<Result<Report, ocisize::InspectError>> = if parsed.len() == 1 {
-        let arg = &parsed[0];
-        let mut options = options;
-        let bar = progress_bar(arg, args.no_progress);
-        if let Some(b) = &bar {
-            let b = b.clone();
-            options.scan.progress = Some(Arc::new(move |n| b.inc(n)));
-        }
-        let result = ocisize::inspect(arg, &options);
-        if let Some(b) = bar {
-            b.finish_and_clear();
-        }
-        vec![result]
-    } else {
-        inspect_many(&parsed, &options)
-    };
-    let mut reports: Vec<Report> = Vec::new();
+    let bar = if parsed.len() == 1 { progress_bar(&parsed[0], args.no_progress) } else { None };
+    if let Some(b) = &bar {
+        let b = b.clone();
+        options.progress = Some(Arc::new(move |n| b.inc(n)));
+    }
+    let results = ocisize::inspect_many(&parsed, &options);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     let mut worst = 0u8;
-    for (arg, result) in parsed.iter().zip(results) {
-        match result {
-            Ok(r) => {
-                if !r.verified() {
-                    worst = worst.max(1);
-                }
-                reports.push(r);
-            }
+    for r in &results {
+        match r {
+            Ok(r) if !r.verified() => worst = worst.max(1),
+            Ok(_) => {}
             Err(e) => {
-                eprintln!("ocisize: {}: {e}", arg.input);
+                // The error names the input already.
+                eprintln!("ocisize: {e}");
                 worst = 2;
             }
         }
@@ -148,57 +137,36 @@ fn inspect(args: &InspectArgs) -> anyhow::Result<ExitCode> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     if args.json {
-        let text = if reports.len() == 1 && args.sources.len() == 1 {
-            serde_json::to_string_pretty(&reports[0])?
+        // Every source gets its entry, in argument order: the report, or what failed.
+        let entries: Vec<serde_json::Value> = parsed
+            .iter()
+            .zip(&results)
+            .map(|(arg, r)| match r {
+                Ok(r) => serde_json::to_value(r),
+                Err(e) => Ok(serde_json::json!({
+                    "source": { "path": arg.input.to_string(), "format": arg.format },
+                    "error": { "kind": e.kind(), "message": e.to_string() },
+                })),
+            })
+            .collect::<Result<_, _>>()?;
+        let text = if entries.len() == 1 {
+            serde_json::to_string_pretty(&entries[0])?
         } else {
-            serde_json::to_string_pretty(&reports)?
+            serde_json::to_string_pretty(&entries)?
         };
         writeln!(out, "{text}")?;
     } else {
-        for (i, r) in reports.iter().enumerate() {
-            if i > 0 {
+        let mut first = true;
+        for r in results.iter().flatten() {
+            if !first {
                 writeln!(out)?;
             }
+            first = false;
             table::write_report(&mut out, r, args.layers)?;
         }
     }
     out.flush()?;
     Ok(ExitCode::from(worst))
-}
-
-/// Several sources: one per thread, `jobs` at a time, results in argument order. Each
-/// source's own layers are then read on one thread, so the cores are not oversubscribed.
-fn inspect_many(
-    sources: &[SourceArg],
-    options: &Options,
-) -> Vec<Result<Report, ocisize::InspectError>> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Mutex;
-    let threads = options.jobs.clamp(1, sources.len());
-    let mut per_source = Options { jobs: 1, ..options.clone() };
-    if options.jobs >= 2 * threads {
-        // Cores to spare: each source may still split a layer's stages over threads.
-        per_source.scan.pipeline = ocisize::Pipeline::Staged;
-    }
-    let slots: Vec<Mutex<Option<Result<Report, ocisize::InspectError>>>> =
-        sources.iter().map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(arg) = sources.get(i) else { break };
-                let r = ocisize::inspect(arg, &per_source);
-                if let Ok(mut slot) = slots[i].lock() {
-                    *slot = Some(r);
-                }
-            });
-        }
-    });
-    slots
-        .into_iter()
-        .map(|m| m.into_inner().ok().flatten().unwrap_or(Err(ocisize::InspectError::Interrupted)))
-        .collect()
 }
 
 fn progress_bar(arg: &SourceArg, disabled: bool) -> Option<indicatif::ProgressBar> {

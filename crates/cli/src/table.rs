@@ -13,7 +13,7 @@ fn name_of(i: &ImageReport) -> String {
     i.familiar_names
         .first()
         .cloned()
-        .or_else(|| i.ref_names.first().map(|t| format!(":{t}")))
+        .or_else(|| i.ref_names.first().map(|t| format!("{t} (ref.name)")))
         .unwrap_or_else(|| "<none>".into())
 }
 
@@ -79,8 +79,9 @@ pub fn write_report<W: Write>(w: &mut W, r: &Report, layers: bool) -> io::Result
         let show = |s: &Option<String>| s.clone().unwrap_or_else(|| "?".into());
         writeln!(
             w,
-            "  as printed by   docker images {} | docker system df -v {} | podman images {} | ctr images ls {} | crictl images {}",
-            show(&p.docker), show(&p.docker_df), show(&p.podman), show(&p.ctr), show(&p.crictl)
+            "  as printed by   docker images {} | docker system df -v {} (docker 20.10: {}) | podman images {} | ctr images ls {} | crictl images {}",
+            show(&p.docker), show(&p.docker_df), show(&p.docker_df_v20), show(&p.podman),
+            show(&p.ctr), show(&p.crictl)
         )?;
         writeln!(
             w,
@@ -124,6 +125,7 @@ pub fn write_report<W: Write>(w: &mut W, r: &Report, layers: bool) -> io::Result
             }
         }
     }
+    write_artifacts(w, r)?;
     if !r.problems.is_empty() {
         writeln!(w)?;
         for p in &r.problems {
@@ -136,10 +138,37 @@ pub fn write_report<W: Write>(w: &mut W, r: &Report, layers: bool) -> io::Result
                 (Some(f), None) => format!("{f}: "),
                 _ => String::new(),
             };
-            writeln!(w, "{sev}: {at}{}", p.message)?;
+            writeln!(w, "{sev} [{}]: {at}{}", p.kind, p.message)?;
         }
     }
     Ok(())
+}
+
+fn write_artifacts<W: Write>(w: &mut W, r: &Report) -> io::Result<()> {
+    if r.artifacts.is_empty() {
+        return Ok(());
+    }
+    writeln!(w)?;
+    let mut rows = vec![["ARTIFACT", "TYPE", "REFERS TO", "BLOBS", "SIZE", "VERIFIED"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()];
+    for a in &r.artifacts {
+        let refers = match (a.refers_to_image, a.refers_to) {
+            (Some(id), _) => format!("image {}", id.short()),
+            (None, Some(d)) => format!("{} (not here)", d.short()),
+            (None, None) => "-".into(),
+        };
+        rows.push(vec![
+            a.manifest_digest.short(),
+            a.artifact_type.as_ref().map_or_else(|| "?".into(), ToString::to_string),
+            refers,
+            a.blobs.len().to_string(),
+            opt(a.size),
+            if a.verified { "yes".into() } else { "NO".into() },
+        ]);
+    }
+    write_rows(w, &rows)
 }
 
 fn exact(v: Option<u64>) -> String {

@@ -437,6 +437,24 @@ fn several_sources_keep_their_order_and_the_worst_status() {
     let args = ["inspect", "--json", good.to_str().unwrap(), "/nonexistent.tar"];
     let out = ocisize(&args, None);
     assert_eq!(code(&out), 2);
-    assert_eq!(json(&out).as_array().unwrap().len(), 1);
-    assert!(text(&out).contains("/nonexistent.tar"));
+    let v = json(&out);
+    let entries = v.as_array().unwrap();
+    assert_eq!(entries.len(), 2, "every source gets its entry");
+    assert!(entries[0]["images"].is_array());
+    assert_eq!(entries[1]["source"]["path"], "/nonexistent.tar");
+    assert_eq!(entries[1]["error"]["kind"], "read-failed");
+    assert!(entries[1]["error"]["message"].as_str().unwrap().contains("/nonexistent.tar"));
+    // The error line names the path once.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("/nonexistent.tar").count(), 1, "{stderr}");
+}
+
+/// Regression: `--json` with one source that cannot be read printed `[]`.
+#[test]
+fn json_reports_a_source_it_cannot_read() {
+    let out = ocisize(&["inspect", "--json", "/nonexistent"], None);
+    assert_eq!(code(&out), 2);
+    let v = json(&out);
+    assert_eq!(v["source"]["path"], "/nonexistent");
+    assert_eq!(v["error"]["kind"], "read-failed");
 }

@@ -5,6 +5,23 @@ use std::io::{self, Read, Write};
 
 use crate::{Algorithm, Digest, Hasher};
 
+/// One `read`, retried while it fails with [`io::ErrorKind::Interrupted`] (which
+/// `std::io::Read` allows any reader to return, and which means "try again"). Every read
+/// loop of ocisize goes through this.
+pub fn read_retry<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    retry(|| r.read(buf))
+}
+
+/// Run an I/O operation again while it fails with [`io::ErrorKind::Interrupted`].
+pub fn retry<T>(mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    loop {
+        match op() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
 /// A reader that hashes and counts every byte read through it.
 ///
 /// Exactly the bytes returned to the caller are hashed (`&buf[..n]`), so partial reads and
@@ -178,14 +195,11 @@ impl<R: Read> VerifyingReader<R> {
             return Ok(());
         };
         let mut probe = [0u8; 1];
-        let extra = loop {
-            match self.inner.read(&mut probe) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    self.hasher = Some(hasher);
-                    return Err(e);
-                }
+        let extra = match read_retry(&mut self.inner, &mut probe) {
+            Ok(n) => n,
+            Err(e) => {
+                self.hasher = Some(hasher);
+                return Err(e);
             }
         };
         if extra != 0 {

@@ -30,7 +30,7 @@ use std::str::FromStr;
 
 use sha2::Digest as _;
 
-pub use io::{HashingReader, HashingWriter, VerifyError, VerifyingReader};
+pub use io::{read_retry, retry, HashingReader, HashingWriter, VerifyError, VerifyingReader};
 
 /// A registered digest algorithm.
 ///

@@ -1,6 +1,6 @@
 //! Measure an image layer in one streaming pass.
 //!
-//! [`measure`] reads a layer blob once: it detects the compression from the magic bytes (not
+//! [`measure_blob`] reads a layer blob once: its own size and digest, and it detects the compression from the magic bytes (not
 //! from the media type, which real tools get wrong: skopeo and podman label plain tar blobs
 //! `+gzip`), decompresses every gzip member and every zstd frame, hashes the uncompressed
 //! stream into the diffID, counts its bytes, and walks the tar headers ([`TarWalker`]) for
@@ -8,7 +8,7 @@
 //! the layer's size: one aligned buffer, plus a path map for the overlay2 figure.
 //!
 //! ```
-//! use ocisize_layer::{measure, Compression, Limits};
+//! use ocisize_layer::{measure_blob, Algorithm, Compression, Limits, Pipeline};
 //!
 //! // A tar with one 5-byte file "hello", built by hand: header, body, padding, end blocks.
 //! let mut tar = vec![0u8; 512];
@@ -24,7 +24,10 @@
 //! tar.extend_from_slice(b"world");
 //! tar.resize(512 * 4, 0);
 //!
-//! let facts = measure(&tar[..], &Limits::default()).unwrap();
+//! let m = measure_blob(&tar[..], Algorithm::Sha256, &Limits::default(), Pipeline::Serial)
+//!     .unwrap();
+//! let facts = m.layer.unwrap();
+//! assert_eq!(m.digest, facts.diff_id, "a plain tar is its own uncompressed layer");
 //! assert_eq!(facts.compression, Compression::None);
 //! assert_eq!(facts.uncompressed_size, 2048);
 //! let stats = facts.tar.unwrap();
@@ -34,52 +37,13 @@
 
 mod tar;
 
-use std::fmt;
 use std::io::{self, Read};
 
 use ocisize_digest::Hasher;
 pub use ocisize_digest::{Algorithm, Digest};
-use serde::{Deserialize, Serialize};
+pub use ocisize_spec::Compression;
+use serde::Serialize;
 pub use tar::{TarError, TarStats, TarWalker};
-
-/// A layer's compression, as its magic bytes say.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Compression {
-    /// No compression (a plain tar, or anything else).
-    None,
-    /// gzip (RFC 1952), `1f 8b`.
-    Gzip,
-    /// zstd (RFC 8878), frame magic `28 b5 2f fd` or a skippable frame `5? 2a 4d 18`.
-    Zstd,
-}
-
-impl Compression {
-    /// Detect compression from the first bytes of a blob (4 are enough).
-    pub fn sniff(prefix: &[u8]) -> Compression {
-        match prefix {
-            [0x1f, 0x8b, ..] => Compression::Gzip,
-            [0x28, 0xb5, 0x2f, 0xfd, ..] => Compression::Zstd,
-            [b, 0x2a, 0x4d, 0x18, ..] if b & 0xf0 == 0x50 => Compression::Zstd,
-            _ => Compression::None,
-        }
-    }
-
-    /// `none`, `gzip` or `zstd`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Compression::None => "none",
-            Compression::Gzip => "gzip",
-            Compression::Zstd => "zstd",
-        }
-    }
-}
-
-impl fmt::Display for Compression {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// Resource limits for one layer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -238,14 +202,7 @@ impl Read for ChannelReader {
     }
 }
 
-fn read_retry<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        match r.read(buf) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            other => return other,
-        }
-    }
-}
+use ocisize_digest::read_retry;
 
 /// How a pump stopped early.
 enum Stop {
@@ -302,51 +259,8 @@ fn pump_serial(r: &mut dyn Read, limits: &Limits) -> Result<(Sink, u64), Stop> {
     }
 }
 
-/// Buffers in flight between the two stages.
+/// Uncompressed buffers in flight between the inflating and the hashing thread.
 const IN_FLIGHT: usize = 4;
-
-/// Two stages: this thread reads (and so decompresses) into recycled aligned buffers and does
-/// nothing else; a second thread hashes the uncompressed stream and walks the tar headers.
-/// Decompression is the slowest stage, so keeping its thread free of other work is what
-/// makes a compressed layer cost about its inflate time.
-fn pump_two_stage(r: &mut dyn Read, limits: &Limits) -> Result<(Sink, u64), Stop> {
-    use std::sync::mpsc::sync_channel;
-    let (full_tx, full_rx) = sync_channel::<(AlignedBuf, usize)>(IN_FLIGHT);
-    let (empty_tx, empty_rx) = sync_channel::<AlignedBuf>(IN_FLIGHT);
-    for _ in 0..IN_FLIGHT {
-        // The channel has room for every buffer, so this cannot block or fail.
-        let _ = empty_tx.send(AlignedBuf::new());
-    }
-    std::thread::scope(|s| {
-        let worker = s.spawn(move || {
-            let mut sink = Sink::new(limits);
-            for (mut buf, n) in full_rx {
-                sink.update(&buf.get()[..n]);
-                // The reader may have stopped; a buffer nobody wants is simply dropped.
-                let _ = empty_tx.send(buf);
-            }
-            sink
-        });
-        let mut total: u64 = 0;
-        let mut outcome = Ok(());
-        while let Ok(mut buf) = empty_rx.recv() {
-            let n = match read_counted(r, buf.get(), &mut total, limits) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(stop) => {
-                    outcome = Err(stop);
-                    break;
-                }
-            };
-            if full_tx.send((buf, n)).is_err() {
-                break;
-            }
-        }
-        drop(full_tx);
-        let sink = worker.join().map_err(|_| Stop::Worker)?;
-        outcome.map(|()| (sink, total))
-    })
-}
 
 /// How one blob's measurement is spread over threads.
 ///
@@ -357,10 +271,8 @@ fn pump_two_stage(r: &mut dyn Read, limits: &Limits) -> Result<(Sink, u64), Stop
 /// keep every core busy without the hand-offs between stages, and finish sooner.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Pipeline {
-    /// Staged when the machine has more than one core, serial otherwise.
-    #[default]
-    Auto,
     /// Everything on the calling thread.
+    #[default]
     Serial,
     /// For a compressed blob: the calling thread reads, a second thread inflates and does
     /// nothing else, a third hashes both streams and walks the tar. Plain tar blobs are
@@ -370,15 +282,7 @@ pub enum Pipeline {
 
 impl Pipeline {
     fn staged(self) -> bool {
-        static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-        match self {
-            Pipeline::Serial => false,
-            Pipeline::Staged => true,
-            Pipeline::Auto => {
-                *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-                    > 1
-            }
-        }
+        self == Pipeline::Staged
     }
 }
 
@@ -435,22 +339,13 @@ pub fn measure_blob<R: Read>(
     raw: R,
     algorithm: Algorithm,
     limits: &Limits,
-) -> io::Result<BlobMeasurement> {
-    measure_blob_with(raw, algorithm, limits, Pipeline::Auto)
-}
-
-/// [`measure_blob`], spread over threads as `pipeline` says.
-pub fn measure_blob_with<R: Read>(
-    raw: R,
-    algorithm: Algorithm,
-    limits: &Limits,
     pipeline: Pipeline,
 ) -> io::Result<BlobMeasurement> {
     let mut reader = RawReader { inner: raw, hasher: None, count: 0, failed: None };
     let head = sniff_head(&mut reader).map_err(|e| reader.failed.take().unwrap_or(e))?;
     let compression = Compression::sniff(&head);
     if compression == Compression::None && algorithm == Algorithm::Sha256 {
-        let layer = measure_sniffed(head, compression, &mut reader, limits, pipeline);
+        let layer = measure_sniffed(head, compression, &mut reader, limits);
         if let Some(e) = reader.failed.take() {
             return Err(e);
         }
@@ -468,7 +363,7 @@ pub fn measure_blob_with<R: Read>(
         let mut raw_hasher = Hasher::new(algorithm);
         raw_hasher.update(&head);
         reader.hasher = Some(raw_hasher);
-        let layer = measure_sniffed(head, compression, &mut reader, limits, pipeline);
+        let layer = measure_sniffed(head, compression, &mut reader, limits);
         let drained = io::copy(&mut reader, &mut io::sink());
         let hasher = reader.hasher.take().ok_or_else(|| io::Error::other("no hasher"));
         (layer, drained.and(hasher))
@@ -624,32 +519,15 @@ fn sniff_head<R: Read>(raw: &mut R) -> io::Result<Vec<u8>> {
     Ok(head)
 }
 
-/// Read a whole layer blob from `raw` (to its end) and measure it.
-///
-/// Compressed layers are decompressed on the calling thread while a second thread hashes and
-/// walks the output (when the machine has more than one core); plain tar layers are hashed
-/// and walked on the calling thread, where reading costs little.
-pub fn measure<R: Read>(mut raw: R, limits: &Limits) -> Result<LayerFacts, LayerError> {
-    let head = sniff_head(&mut raw).map_err(LayerError::Io)?;
-    let compression = Compression::sniff(&head);
-    measure_sniffed(head, compression, raw, limits, Pipeline::Auto)
-}
-
 fn measure_sniffed<R: Read>(
     head: Vec<u8>,
     compression: Compression,
     raw: R,
     limits: &Limits,
-    pipeline: Pipeline,
 ) -> Result<LayerFacts, LayerError> {
     let chained = io::Cursor::new(head).chain(raw);
-    let pump = |r: &mut dyn Read| {
-        if compression != Compression::None && pipeline.staged() {
-            pump_two_stage(r, limits)
-        } else {
-            pump_serial(r, limits)
-        }
-    };
+    // The staged pipeline never comes here (see `read_for_inflater`): serial it is.
+    let pump = |r: &mut dyn Read| pump_serial(r, limits);
     // A plain tar cannot be a decompression bomb: the limit is on what decompression adds.
     let plain_limits = Limits { max_uncompressed_bytes: u64::MAX, ..limits.clone() };
     let result = match compression {

@@ -176,19 +176,10 @@ fn cstr(field: &[u8]) -> String {
     String::from_utf8_lossy(&field[..end]).into_owned()
 }
 
-/// Normalize an entry path: `./a/b/` and `a/b` are the same file.
+/// Normalize an entry path: `./a/b/` and `a/b` are the same file, and `..` stops at the
+/// root as it does when moby unpacks a layer.
 fn clean(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    parts.join("/")
+    ocisize_spec::path::clean(path, ocisize_spec::path::AtRoot::Clamp).unwrap_or_default()
 }
 
 fn pad(size: u64) -> u64 {

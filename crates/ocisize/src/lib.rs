@@ -26,52 +26,81 @@
 //! stores, containerd the blobs in its content store.
 #![deny(missing_docs)]
 
+mod assemble;
 mod report;
-mod resolve;
 pub mod sizes;
+
+use std::fmt;
+use std::sync::Arc;
 
 pub use ocisize_units as units;
 
 pub use ocisize_digest::{Algorithm, Digest};
 pub use ocisize_layer::{Compression, Limits as LayerLimits};
-pub use ocisize_source::{Format, Input, Pipeline, ScanOptions, SourceArg, Wrapper};
-pub use ocisize_spec::JsonLimits;
+pub use ocisize_reference::Reference;
+pub use ocisize_source::{
+    Format, Input, Limits, Parallelism, Pipeline, Problem, ProblemKind, ScanOptions, Selection,
+    Severity, Source, SourceArg, SourceError, Tee, Wrapper,
+};
+pub use ocisize_spec::{JsonLimits, MediaType};
 pub use report::{
-    FileCounts, ImageReport, LayerReport, Printed, Problem, Report, RuntimeDigests, Severity,
-    Sizes, SourceReport,
+    ArtifactBlob, ArtifactReport, FileCounts, ImageReport, LayerReport, Printed, Report,
+    RuntimeDigests, Sizes, SourceReport,
 };
 
 /// Options for [`inspect`].
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Options {
-    /// How the source is read: JSON and decompression limits, progress callback.
-    pub scan: ScanOptions,
-    /// Threads used to read blobs in parallel: the layers of a layout directory or of an
-    /// archive file (a compressed archive or standard input streams in one pass). With `1`,
-    /// a [`Pipeline::Auto`] in `scan` becomes [`Pipeline::Serial`]: one thread in all.
-    pub jobs: usize,
+    /// Every limit: JSON documents, decompression, members, layers, images.
+    pub limits: Limits,
+    /// How many threads to use: blobs of a layout or an archive file are read in parallel
+    /// (a compressed archive or standard input streams in one pass), and so are several
+    /// sources ([`inspect_many`]). One thread does everything on the calling thread.
+    pub parallelism: Parallelism,
     /// Read and verify every layer (the default). When false, only the documents (index,
     /// manifests, configs) are read and checked: layer sizes come from descriptors and the
     /// archive's index, diffIDs from the config, and every figure that needs the layer
     /// contents is `null`. Archives that stream (compressed, stdin) are read whole anyway,
     /// and then fully verified.
     pub verify: bool,
-    /// Most layers one image may have (default 4,096; docker's overlay2 stops at 125). An
-    /// image over the limit is reported without reading its layers.
-    pub max_layers: usize,
-    /// Most images one source may hold (default 65,536); the rest are not reported.
-    pub max_images: usize,
+    /// Called with the number of input bytes consumed, as they are consumed.
+    pub progress: Option<Arc<dyn Fn(u64) + Send + Sync>>,
+    /// Receives every member's bytes as they are verified (see [`Tee`]).
+    pub tee: Option<Arc<dyn Tee>>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         Options {
-            scan: ScanOptions::default(),
-            jobs,
+            limits: Limits::default(),
+            parallelism: Parallelism::available(),
             verify: true,
-            max_layers: 4096,
-            max_images: 65536,
+            progress: None,
+            tee: None,
+        }
+    }
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("limits", &self.limits)
+            .field("parallelism", &self.parallelism)
+            .field("verify", &self.verify)
+            .field("progress", &self.progress.is_some())
+            .field("tee", &self.tee.is_some())
+            .finish()
+    }
+}
+
+impl Options {
+    /// How the source is read.
+    pub fn scan(&self) -> ScanOptions {
+        ScanOptions {
+            limits: self.limits.clone(),
+            parallelism: self.parallelism,
+            progress: self.progress.clone(),
+            tee: self.tee.clone(),
         }
     }
 }
@@ -85,16 +114,26 @@ impl Default for Options {
 pub enum InspectError {
     /// Opening or scanning the source failed.
     #[error(transparent)]
-    Source(#[from] ocisize_source::SourceError),
+    Source(#[from] SourceError),
     /// The inspection did not complete (a worker thread stopped before reporting).
     #[error("the inspection was interrupted before it completed")]
     Interrupted,
 }
 
+impl InspectError {
+    /// A stable kebab-case name for the kind of failure (`docs/json.md`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            InspectError::Source(e) => e.kind(),
+            InspectError::Interrupted => "interrupted",
+        }
+    }
+}
+
 /// Inspect an image source: resolve its images, verify every blob and compute every size.
 pub fn inspect(arg: &SourceArg, options: &Options) -> Result<Report, InspectError> {
-    let catalog = ocisize_source::Catalog::open(arg, &scan_options(options))?;
-    Ok(resolve::report(&catalog, options))
+    let source = ocisize_source::open(arg, &options.scan())?;
+    Ok(assemble::report(&source, options))
 }
 
 /// Inspect an archive read from any reader (plain tar, or gzip/zstd-wrapped), in one
@@ -112,14 +151,44 @@ pub fn inspect_reader<R: std::io::Read>(
     name: &str,
     options: &Options,
 ) -> Result<Report, InspectError> {
-    let catalog = ocisize_source::Catalog::from_reader(reader, name, None, &scan_options(options))?;
-    Ok(resolve::report(&catalog, options))
+    let source = ocisize_source::open_reader(reader, name, None, &options.scan())?;
+    Ok(assemble::report(&source, options))
 }
 
-fn scan_options(options: &Options) -> ScanOptions {
-    let mut scan = options.scan.clone();
-    if options.jobs <= 1 && scan.pipeline == Pipeline::Auto {
-        scan.pipeline = Pipeline::Serial;
+/// Inspect a source opened already (any [`Source`]: a file format, a store).
+pub fn inspect_source(source: &dyn Source, options: &Options) -> Report {
+    assemble::report(source, options)
+}
+
+/// Inspect several sources, in parallel as `options.parallelism` allows, and return the
+/// results in the order given. Each source then reads its own blobs on one thread (with a
+/// staged pipeline per compressed blob when there are cores to spare), so the cores are not
+/// oversubscribed.
+pub fn inspect_many(sources: &[SourceArg], options: &Options) -> Vec<Result<Report, InspectError>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    if sources.len() == 1 {
+        return vec![inspect(&sources[0], options)];
     }
-    scan
+    let (threads, per_source) = options.parallelism.split(sources.len());
+    let per_source = Options { parallelism: per_source, ..options.clone() };
+    let slots: Vec<Mutex<Option<Result<Report, InspectError>>>> =
+        sources.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(arg) = sources.get(i) else { break };
+                let r = inspect(arg, &per_source);
+                if let Ok(mut slot) = slots[i].lock() {
+                    *slot = Some(r);
+                }
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|m| m.into_inner().ok().flatten().unwrap_or(Err(InspectError::Interrupted)))
+        .collect()
 }

@@ -2,6 +2,9 @@
 
 use ocisize_digest::Digest;
 use ocisize_layer::Compression;
+use ocisize_reference::Reference;
+use ocisize_source::{Format, Problem, Severity, Wrapper};
+use ocisize_spec::MediaType;
 use serde::{Deserialize, Serialize};
 
 /// Everything `inspect` found about a source.
@@ -11,6 +14,10 @@ pub struct Report {
     pub source: SourceReport,
     /// One entry per image reference × platform manifest.
     pub images: Vec<ImageReport>,
+    /// OCI artifacts (signatures, attestations, SBOMs, Helm charts, …): verified blob by
+    /// blob, never walked as layers.
+    #[serde(default)]
+    pub artifacts: Vec<ArtifactReport>,
     /// Verification failures and warnings, each naming the file, member and blob.
     pub problems: Vec<Problem>,
 }
@@ -28,16 +35,16 @@ pub struct SourceReport {
     /// The path as given (`-` for standard input).
     pub path: String,
     /// `oci-layout`, `oci-archive`, `docker-archive` or `dir`.
-    pub format: String,
+    pub format: Format,
     /// Compression around the archive: `none`, `gzip` or `zstd`.
-    pub compression: String,
+    pub compression: Wrapper,
 }
 
 /// One image (one platform manifest of one reference).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageReport {
     /// Fully qualified names (`docker.io/library/x:tag`).
-    pub names: Vec<String>,
+    pub names: Vec<Reference>,
     /// The same names as docker shows them (`x:tag`).
     pub familiar_names: Vec<String>,
     /// Tags from `org.opencontainers.image.ref.name` that are not full names (`latest`).
@@ -47,7 +54,7 @@ pub struct ImageReport {
     /// The manifest's digest, when the source holds the manifest.
     pub manifest_digest: Option<Digest>,
     /// The manifest's media type.
-    pub manifest_media_type: Option<String>,
+    pub manifest_media_type: Option<MediaType>,
     /// The digest of the index that lists this manifest, if any.
     pub index_digest: Option<Digest>,
     /// `os/arch[/variant]`, from the index entry or the config.
@@ -71,7 +78,7 @@ pub struct LayerReport {
     /// The blob's digest (the descriptor's, or for a docker-archive the digest of the bytes).
     pub digest: Option<Digest>,
     /// The media type the manifest declares (docker-archive: none).
-    pub media_type: Option<String>,
+    pub media_type: Option<MediaType>,
     /// Compression detected from the blob's magic bytes.
     pub compression: Option<Compression>,
     /// Blob size in bytes.
@@ -137,8 +144,11 @@ pub struct Sizes {
 pub struct Printed {
     /// `docker images` SIZE (vfs figure).
     pub docker: Option<String>,
-    /// `docker system df -v` SIZE.
+    /// `docker system df -v` SIZE, as the current docker CLI prints it (3 significant
+    /// digits, like `docker images`).
     pub docker_df: Option<String>,
+    /// `docker system df -v` SIZE as the docker 20.10 CLI printed it (4 significant digits).
+    pub docker_df_v20: Option<String>,
     /// `podman images` SIZE.
     pub podman: Option<String>,
     /// `ctr images ls` SIZE.
@@ -160,27 +170,48 @@ pub struct RuntimeDigests {
     pub podman: Option<Digest>,
 }
 
-/// How bad a problem is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Verification failed: the exit status is 1.
-    Error,
-    /// Worth knowing; figures are still right.
-    Warning,
+/// An OCI artifact: a manifest that is not a container image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactReport {
+    /// Fully qualified names.
+    pub names: Vec<Reference>,
+    /// Bare tags from `org.opencontainers.image.ref.name`.
+    pub ref_names: Vec<String>,
+    /// The manifest's digest.
+    pub manifest_digest: Digest,
+    /// The manifest's media type.
+    pub manifest_media_type: Option<MediaType>,
+    /// `artifactType`, else the config's media type (`application/vnd.cncf.helm.config.v1+json`,
+    /// `application/vnd.oci.empty.v1+json`, …).
+    pub artifact_type: Option<MediaType>,
+    /// The manifest its `subject` names.
+    pub subject: Option<Digest>,
+    /// The manifest it refers to: the subject, or a buildx attestation's
+    /// `vnd.docker.reference.digest`.
+    pub refers_to: Option<Digest>,
+    /// The image ID of the image in this source it refers to, if that image is here.
+    pub refers_to_image: Option<Digest>,
+    /// The digest of the index that lists it, if any.
+    pub index_digest: Option<Digest>,
+    /// The platform its index entry gives (`unknown/unknown` for buildx attestations).
+    pub platform: Option<String>,
+    /// Its blobs, config first.
+    pub blobs: Vec<ArtifactBlob>,
+    /// Σ blob sizes plus the manifest.
+    pub size: Option<u64>,
+    /// True when the manifest and every blob were present and matched digest and size.
+    pub verified: bool,
 }
 
-/// A verification failure or warning.
+/// One blob of an artifact.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Problem {
-    /// Error or warning.
-    pub severity: Severity,
-    /// The input path.
-    pub file: Option<String>,
-    /// The member of the archive or file of the layout.
-    pub member: Option<String>,
-    /// The blob concerned.
-    pub digest: Option<Digest>,
-    /// What was expected and what was found.
-    pub message: String,
+pub struct ArtifactBlob {
+    /// Its digest.
+    pub digest: Digest,
+    /// Its media type.
+    pub media_type: Option<MediaType>,
+    /// Its size as declared.
+    pub size: u64,
+    /// The member it was read from.
+    pub path: String,
 }

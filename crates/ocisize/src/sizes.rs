@@ -8,7 +8,7 @@
 //! | `uncompressed` | Σ uncompressed layer tar sizes |
 //! | `docker_vfs` | Σ of every tar header's size field (moby's `NaiveDiffDriver` counts what `UnpackLayer` read) |
 //! | `docker_overlay2` | Σ apparent sizes of unpacked non-directory entries, once per inode |
-//! | `podman` | Σ uncompressed tar sizes + the config + the manifest, which containers/storage keeps twice, + the index (if any) |
+//! | `podman` | Σ uncompressed tar sizes + the config + the manifest, which containers/storage keeps twice, + the index (if any); for a docker-archive the manifest containers/image writes, listing each layer by diffID and uncompressed size |
 //! | `containerd` | the blobs containerd keeps after `ctr images import` of this file: index (if any) + manifest + config + layers |
 
 use ocisize_digest::Digest;
@@ -39,6 +39,11 @@ pub struct SizeInputs<'a> {
     pub config: Option<(Digest, u64)>,
     /// The measured layers.
     pub layers: &'a [LayerReport],
+    /// For a legacy docker-archive, the layers as containers/image lists them in the
+    /// manifest it writes: diffID and the size it measured.
+    pub podman_layers: Option<&'a [(Digest, u64)]>,
+    /// podman refuses to load the image from this source: no podman figure.
+    pub podman_refuses: bool,
     /// Whether the manifest could not be read (nothing is known).
     pub broken: bool,
 }
@@ -72,7 +77,8 @@ pub fn containerd_docker_manifest(config: (Digest, u64), layers: &[(Digest, u64,
 /// The Docker schema 2 manifest containers/image (podman 4, skopeo) synthesizes for an image
 /// read from a docker-archive (`docker/internal/tarfile`): compact JSON like containerd's,
 /// but descriptors list `size` before `digest`, and every layer is labelled
-/// `…diff.tar.gzip` whatever its real compression. Verified byte for byte against the
+/// `…diff.tar.gzip` whatever its real compression. Layers are given by diffID and the size
+/// containers/image measured (uncompressed; 0 for a member that is a link). Verified byte for byte against the
 /// manifest podman stored for the corpus image `tiny` (its inspect `Digest`,
 /// sha256:aae5d4ab…, 913 bytes).
 pub fn containers_image_docker_manifest(config: (Digest, u64), layers: &[(Digest, u64)]) -> String {
@@ -133,12 +139,10 @@ pub fn compute(i: &SizeInputs<'_>) -> (Sizes, Printed, RuntimeDigests) {
     // kept once more, under its own "manifest-<digest>" (podman 4.3.1 on the corpus image
     // `multi`: 2,351,334 bytes = the amd64 figure + the 506-byte index).
     let podman_manifest = match i.origin {
+        _ if i.podman_refuses => None,
         Origin::Oci => i.manifest,
-        Origin::DockerArchive => match (i.config, &layer_triples) {
-            (Some(c), Some(l)) => {
-                let l: Vec<(Digest, u64)> = l.iter().map(|(d, s, _)| (*d, *s)).collect();
-                Some(synthesized(&containers_image_docker_manifest(c, &l)))
-            }
+        Origin::DockerArchive => match (i.config, i.podman_layers) {
+            (Some(c), Some(l)) => Some(synthesized(&containers_image_docker_manifest(c, l))),
             _ => None,
         },
     };
@@ -154,7 +158,8 @@ pub fn compute(i: &SizeInputs<'_>) -> (Sizes, Printed, RuntimeDigests) {
     let sizes = Sizes { compressed, uncompressed, docker_vfs, docker_overlay2, podman, containerd };
     let printed = Printed {
         docker: docker_vfs.map(units::docker),
-        docker_df: docker_vfs.map(units::docker_df),
+        docker_df: docker_vfs.map(units::docker),
+        docker_df_v20: docker_vfs.map(units::docker_df),
         podman: podman.map(units::podman),
         ctr: containerd.map(units::ctr),
         crictl: containerd.map(units::crictl),

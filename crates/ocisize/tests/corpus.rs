@@ -66,7 +66,7 @@ fn every_corpus_item_matches_the_tools() {
         checked += 1;
         // Layer digests and sizes, where the source has a real manifest.
         if let Some(layers) = sk["layers"]["value"].as_array() {
-            let format = r.source.format.as_str();
+            let format = r.source.format.name();
             if format != "docker-archive" {
                 for (l, want) in img.layers.iter().zip(layers) {
                     assert_eq!(
@@ -103,7 +103,7 @@ fn every_corpus_item_matches_the_tools() {
             checked += 4;
         }
         // Manifest digest where the source holds the manifest.
-        if r.source.format != "docker-archive" {
+        if r.source.format != ocisize::Format::DockerArchive {
             if let Some(entries) = sk["index_entries"]["value"].as_array() {
                 let amd = entries
                     .iter()

@@ -20,6 +20,10 @@ use ocisize_testkit::{copy_dir, corpus};
 enum Region {
     /// Inside a blob that a digest covers.
     Covered,
+    /// Inside a docker-archive config whose member name is its digest: docker, podman and
+    /// ctr load it whatever its bytes hash to, so a flip is a warning of its own kind
+    /// (`named-digest-mismatch`), or an error when it breaks the JSON.
+    Named,
     /// Tar structure: a header (its checksum covers it) or the end-of-archive blocks.
     Header,
     /// Body of a document no digest covers (index.json, manifest.json, oci-layout, …) or of
@@ -47,7 +51,7 @@ fn layout(archive: &[u8]) -> Vec<(usize, usize, usize, String)> {
     out
 }
 
-fn classify(archive: &[u8], covered: &dyn Fn(&str) -> bool) -> Vec<Region> {
+fn classify(archive: &[u8], kind_of: &dyn Fn(&str) -> Region) -> Vec<Region> {
     let mut r = vec![Region::Padding; archive.len()];
     let members = layout(archive);
     // The two zero blocks after the last member end the archive: a flipped bit there makes a
@@ -62,7 +66,7 @@ fn classify(archive: &[u8], covered: &dyn Fn(&str) -> bool) -> Vec<Region> {
         for x in &mut r[header..body] {
             *x = Region::Header;
         }
-        let kind = if covered(&name) { Region::Covered } else { Region::Metadata };
+        let kind = kind_of(&name);
         for x in &mut r[body..end] {
             *x = kind;
         }
@@ -98,11 +102,40 @@ impl Tally {
 }
 
 fn options() -> Options {
-    Options { jobs: 1, ..Options::default() }
+    Options { parallelism: ocisize::Parallelism::new(1), ..Options::default() }
 }
 
 /// Flip byte `i` (xor 0x01 and xor 0x80 alternately, so both low and high bits are tried)
 /// and check the outcome against the region.
+/// The same bytes read as an archive file (indexed, measured with positioned reads) give
+/// the same images and the same problems (kind and digest) as read as a stream.
+fn check_parity(
+    name: &str,
+    at: &str,
+    streamed: &Result<Report, ocisize::InspectError>,
+    bytes: &[u8],
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("archive.tar");
+    std::fs::write(&path, bytes).unwrap();
+    let filed = inspect(&SourceArg::path(&path), &options());
+    assert_eq!(status(&filed), status(streamed), "{name}: {at}: file and stream disagree");
+    if let (Ok(a), Ok(b)) = (&filed, streamed) {
+        assert_eq!(a.images.len(), b.images.len(), "{name}: {at}");
+        for (x, y) in a.images.iter().zip(&b.images) {
+            assert_eq!((x.image_id, x.verified), (y.image_id, y.verified), "{name}: {at}");
+            assert_eq!(x.sizes, y.sizes, "{name}: {at}");
+        }
+        let kinds = |r: &Report| {
+            let mut v: Vec<_> = r.problems.iter().map(|p| (p.kind, p.digest)).collect();
+            v.sort_by_key(|(k, d)| (k.name(), d.map(|d| d.to_string())));
+            v.dedup();
+            v
+        };
+        assert_eq!(kinds(a), kinds(b), "{name}: {at}: file and stream report different problems");
+    }
+}
+
 fn flip_and_check(
     name: &str,
     archive: &[u8],
@@ -119,7 +152,19 @@ fn flip_and_check(
         let st = status(&r);
         let region = regions[i];
         tally.add(region, st);
+        if i % 3 == 0 {
+            check_parity(name, &format!("flip at {i}"), &r, &buf);
+        }
         match region {
+            Region::Named => {
+                let warned = r.as_ref().is_ok_and(|rep| {
+                    rep.problems.iter().any(|p| p.kind == ocisize::ProblemKind::NamedDigestMismatch)
+                });
+                assert!(
+                    st != 0 || warned,
+                    "{name}: flip at {i} inside a digest-named config was not reported"
+                );
+            }
             Region::Covered => {
                 assert_ne!(
                     st, 0,
@@ -156,6 +201,7 @@ fn truncate_and_check(
         }
         let r = inspect_reader(&archive[..len], "-", &options());
         let st = status(&r);
+        check_parity(name, &format!("truncation to {len}"), &r, &archive[..len]);
         // Whatever is cut, something the image needs is missing, unless only the trailing
         // end-of-archive padding was cut.
         let only_padding = archive[len..].iter().all(|&b| b == 0)
@@ -227,7 +273,13 @@ fn every_byte_of_a_small_oci_archive() {
     let archive = small_oci_archive();
     let original = inspect_reader(&archive[..], "-", &options()).unwrap();
     assert!(original.verified(), "{:#?}", original.problems);
-    let regions = classify(&archive, &|n| n.starts_with("blobs/"));
+    let regions = classify(&archive, &|n| {
+        if n.starts_with("blobs/") {
+            Region::Covered
+        } else {
+            Region::Metadata
+        }
+    });
     let mut tally = Tally::default();
     flip_and_check(
         "small oci-archive",
@@ -257,13 +309,17 @@ fn sampled_bytes_of_real_archives() {
         assert!(original.verified(), "{name}");
         // Blobs covered by a digest: OCI blobs, docker-archive layers (diffID) and configs
         // (named by their digest). The v1 `json` and `VERSION` files are covered by nothing.
-        let covered = |n: &str| {
-            n.starts_with("blobs/") || n.ends_with("/layer.tar") || n.ends_with(".tar") || {
-                let stem = n.trim_end_matches(".json");
-                stem.len() == 64 && !n.contains('/')
+        let kind_of = |n: &str| {
+            let stem = n.trim_end_matches(".json");
+            if n.starts_with("blobs/") || n.ends_with("/layer.tar") || n.ends_with(".tar") {
+                Region::Covered
+            } else if stem.len() == 64 && !n.contains('/') {
+                Region::Named
+            } else {
+                Region::Metadata
             }
         };
-        let regions = classify(&archive, &covered);
+        let regions = classify(&archive, &kind_of);
         let mut tally = Tally::default();
         // A deterministic sample: every region kind, spread over the whole archive.
         let step = (archive.len() / 400).max(1);

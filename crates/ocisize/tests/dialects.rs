@@ -77,7 +77,7 @@ fn crane_docker_archive() {
     let p = write_tar(dir.path(), "crane.tar", &files);
     let r = run(p.to_str().unwrap());
     assert!(r.verified(), "{:#?}", r.problems);
-    assert_eq!(r.source.format, "docker-archive");
+    assert_eq!(r.source.format.name(), "docker-archive");
     let i = &r.images[0];
     assert_eq!(i.names, ["docker.io/ocisize/tiny:crane"]);
     assert_eq!(i.image_id.unwrap().hex(), TINY_CONFIG);
@@ -99,7 +99,7 @@ fn docker_25_oci_layout_archive() {
     let p = write_tar(dir.path(), "docker25.tar", &files);
     let r = run(p.to_str().unwrap());
     assert!(r.verified(), "{:#?}", r.problems);
-    assert_eq!(r.source.format, "docker-archive");
+    assert_eq!(r.source.format.name(), "docker-archive");
     let i = &r.images[0];
     assert_eq!(i.names, ["docker.io/ocisize/tiny:latest"]);
     assert_eq!(i.familiar_names, ["ocisize/tiny:latest"]);

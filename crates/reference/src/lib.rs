@@ -327,6 +327,19 @@ impl fmt::Display for Reference {
     }
 }
 
+/// A reference equals a string that is its normalized form (`docker.io/library/x:1`).
+impl PartialEq<str> for Reference {
+    fn eq(&self, other: &str) -> bool {
+        self.normalized() == other
+    }
+}
+
+impl PartialEq<&str> for Reference {
+    fn eq(&self, other: &&str) -> bool {
+        self.normalized() == *other
+    }
+}
+
 impl FromStr for Reference {
     type Err = ReferenceError;
 

@@ -1,4 +1,5 @@
-//! Opening sources: format detection, the one-pass archive scan and the directory listing.
+//! Reading a source's files: the one-pass scan of a streamed archive, the header index of an
+//! archive file, and the listing of a directory. What the files mean is for `formats`.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -7,83 +8,86 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use ocisize_layer::Compression;
+use ocisize_spec::path::{clean, join_link, AtRoot};
 
-use crate::{
-    algorithm_for, join_link, measure_reader, normalize, Catalog, Content, Format, Input, Location,
-    Member, Notice, ScanOptions, SourceArg, SourceError, Wrapper,
-};
+use crate::catalog::{algorithm_for, Content, Location, Member, RangeReader};
+use crate::measure::measure_reader;
+use crate::{Catalog, Input, Problem, ProblemKind, ScanOptions, SourceError, Wrapper};
 
-pub(crate) fn open(arg: &SourceArg, options: &ScanOptions) -> Result<Catalog, SourceError> {
-    let display = arg.input.to_string();
-    match &arg.input {
-        Input::Stdin => {
-            let stdin = io::stdin().lock();
-            scan_stream(stdin, display, arg, options)
-        }
+/// Read the files of a source: a directory is listed, a plain tar file indexed, anything
+/// else (a compressed archive, a pipe, standard input) read once as a stream.
+pub(crate) fn read(input: &Input, options: &ScanOptions) -> Result<Catalog, SourceError> {
+    let display = input.to_string();
+    match input {
+        Input::Stdin => stream(io::stdin().lock(), display, options),
         Input::Path(p) => {
             let meta = fs::metadata(p)
                 .map_err(|source| SourceError::Io { path: display.clone(), source })?;
             if meta.is_dir() {
-                return open_dir(p, display, arg, options);
+                return list_dir(p, display, options);
             }
             let f = fs::File::open(p)
                 .map_err(|source| SourceError::Io { path: display.clone(), source })?;
             let mut head = [0u8; 8];
             let n = {
                 use std::os::unix::fs::FileExt;
-                f.read_at(&mut head, 0)
+                ocisize_digest::retry(|| f.read_at(&mut head, 0))
                     .map_err(|source| SourceError::Io { path: display.clone(), source })?
             };
             // A plain tar in a regular file is indexed (headers only, bodies skipped by
             // seeking) and its members are measured on demand, in parallel; anything else
             // (a compressed archive, a pipe) is read once as a stream.
             if meta.is_file() && Compression::sniff(&head[..n]) == Compression::None {
-                index_file(Arc::new(f), display, arg, options)
+                index_file(Arc::new(f), meta.len(), display, options)
             } else {
-                scan_stream(f, display, arg, options)
+                stream(f, display, options)
             }
         }
     }
 }
 
-/// Counts raw input bytes for the progress callback, and retries reads that were
-/// interrupted (not every reader above it does: the tar crate passes `Interrupted` on).
-struct Progress<R> {
+/// Counts raw input bytes for the progress callback and the position of a truncation, and
+/// retries reads that were interrupted (the tar crate passes `Interrupted` on).
+struct Counted<R> {
     inner: R,
     cb: Option<Arc<dyn Fn(u64) + Send + Sync>>,
+    count: Arc<std::sync::atomic::AtomicU64>,
 }
 
-impl<R: Read> Read for Progress<R> {
+impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = loop {
-            match self.inner.read(buf) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => break other?,
-            }
-        };
+        let n = ocisize_digest::read_retry(&mut self.inner, buf)?;
         if let Some(cb) = &self.cb {
             cb(n as u64);
         }
+        self.count.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(n)
     }
 }
 
-pub(crate) fn scan_stream<R: Read>(
+/// Whether bytes look like a JSON document rather than a tar.
+fn looks_like_json(head: &[u8]) -> bool {
+    matches!(head.iter().find(|b| !b.is_ascii_whitespace()), Some(b'{' | b'['))
+}
+
+pub(crate) fn stream<R: Read>(
     raw: R,
     path: String,
-    arg: &SourceArg,
     options: &ScanOptions,
 ) -> Result<Catalog, SourceError> {
-    let mut buffered =
-        BufReader::with_capacity(256 * 1024, Progress { inner: raw, cb: options.progress.clone() });
-    let head = loop {
-        match buffered.fill_buf() {
-            Ok(h) => break h,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(source) => return Err(SourceError::Io { path, source }),
-        }
-    };
-    let (wrapper, reader): (Wrapper, Box<dyn Read + '_>) = match Compression::sniff(head) {
+    let mut buffered = BufReader::with_capacity(
+        256 * 1024,
+        Counted { inner: raw, cb: options.progress.clone(), count: Default::default() },
+    );
+    ocisize_digest::retry(|| buffered.fill_buf().map(|_| ()))
+        .map_err(|source| SourceError::Io { path: path.clone(), source })?;
+    let head = buffered.buffer();
+    if looks_like_json(head) {
+        return Err(SourceError::JsonDocument { path });
+    }
+    // Position in the uncompressed archive, for truncation messages.
+    let unpacked = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (wrapper, decoded): (Wrapper, Box<dyn Read + '_>) = match Compression::sniff(head) {
         Compression::Gzip => (Wrapper::Gzip, Box::new(flate2::read::MultiGzDecoder::new(buffered))),
         Compression::Zstd => {
             let d = zstd::stream::read::Decoder::with_buffer(buffered)
@@ -92,57 +96,55 @@ pub(crate) fn scan_stream<R: Read>(
         }
         Compression::None => (Wrapper::None, Box::new(buffered)),
     };
-    let mut members: BTreeMap<String, Member> = BTreeMap::new();
-    let mut notices = Vec::new();
-    let keep = options.json.manifest.max(options.json.config).max(options.json.metadata);
+    let reader = Counted { inner: decoded, cb: None, count: unpacked.clone() };
+    let at = || unpacked.load(std::sync::atomic::Ordering::Relaxed);
+    let mut files = Files::new(path.clone(), options);
     let mut archive = tar::Archive::new(reader);
     let entries = archive
         .entries()
         .map_err(|source| SourceError::NotAnArchive { path: path.clone(), source })?;
-    let mut count: u64 = 0;
     for entry in entries {
-        let mut entry = checked_entry(entry, &mut count, &path, options)?;
-        let Some(name) = member_name(&entry, &mut notices) else {
+        let mut entry = files.next_entry(entry, at())?;
+        let Some(name) = files.member_name(&entry) else {
             continue;
         };
         let kind = entry.header().entry_type();
         let member = if kind.is_file() || kind == tar::EntryType::Continuous {
             let declared = entry.header().entry_size().unwrap_or(0);
-            let m = measure_reader(
-                &mut entry,
+            let start = at();
+            let truncated = |found: u64| SourceError::Truncated {
+                path: path.clone(),
+                member: Some(name.clone()),
+                at: start + found,
+                expected: declared,
+                found,
+            };
+            let mut counted = CountingReader { inner: &mut entry, count: 0 };
+            let m = match measure_reader(
+                &mut counted,
+                &name,
+                declared,
                 algorithm_for(&name),
-                keep,
-                &options.layer,
-                options.pipeline,
-                None,
-            )
-            .map_err(|source| {
-                if source.kind() == io::ErrorKind::UnexpectedEof {
-                    SourceError::Truncated {
-                        path: path.clone(),
-                        member: name.clone(),
-                        expected: declared,
-                        found: 0,
-                    }
-                } else {
-                    SourceError::Member { path: path.clone(), member: name.clone(), source }
+                files.catalog.measure_with(),
+            ) {
+                Ok(m) => m,
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    return Err(truncated(counted.count))
                 }
-            })?;
+                Err(source) => {
+                    return Err(SourceError::Member { path, member: name, source });
+                }
+            };
             if m.size < declared {
-                return Err(SourceError::Truncated {
-                    path,
-                    member: name,
-                    expected: declared,
-                    found: m.size,
-                });
+                return Err(truncated(m.size));
             }
             Member { size: m.size, content: Content::Measured(Arc::new(m)) }
-        } else if let Some(m) = link_member(&entry, &name, &mut notices) {
+        } else if let Some(m) = files.link_member(&entry, &name) {
             m
         } else {
             continue;
         };
-        insert_member(&mut members, &mut notices, name, member, |m| match &m.content {
+        files.insert(name, member, |m| match &m.content {
             Content::Measured(x) => Some((x.digest, x.size)),
             _ => None,
         });
@@ -152,46 +154,90 @@ pub(crate) fn scan_stream<R: Read>(
     let mut rest = archive.into_inner();
     io::copy(&mut rest, &mut io::sink())
         .map_err(|source| SourceError::Io { path: path.clone(), source })?;
+    let mut catalog = files.catalog;
+    catalog.wrapper = wrapper;
+    Ok(catalog)
+}
 
-    finish_archive(path, arg, options, wrapper, members, notices, count)
+/// Counts what a member's reader delivered, to say where a truncated member ends.
+struct CountingReader<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
 }
 
 /// Index a plain tar file: read the headers, seek past the bodies, and leave every member to
 /// be measured on demand with positioned reads.
 fn index_file(
     file: Arc<fs::File>,
+    file_len: u64,
     path: String,
-    arg: &SourceArg,
     options: &ScanOptions,
 ) -> Result<Catalog, SourceError> {
-    let mut members: BTreeMap<String, Member> = BTreeMap::new();
-    let mut notices = Vec::new();
+    {
+        let mut head = [0u8; 64];
+        let n =
+            crate::catalog::read_full(&mut RangeReader { file: &file, pos: 0, end: 64 }, &mut head)
+                .unwrap_or(0);
+        if looks_like_json(&head[..n]) {
+            return Err(SourceError::JsonDocument { path });
+        }
+    }
+    let mut files = Files::new(path.clone(), options);
     let mut archive = tar::Archive::new(&*file);
     let entries = archive
         .entries_with_seek()
         .map_err(|source| SourceError::NotAnArchive { path: path.clone(), source })?;
-    let mut count: u64 = 0;
+    let mut last_end = 0u64;
+    let mut last_member: Option<(String, u64)> = None;
     for entry in entries {
-        let entry = checked_entry(entry, &mut count, &path, options)?;
-        let Some(name) = member_name(&entry, &mut notices) else {
+        let entry = files.next_entry(entry, last_end)?;
+        let Some(name) = files.member_name(&entry) else {
             continue;
         };
         let kind = entry.header().entry_type();
         let member = if kind.is_file() || kind == tar::EntryType::Continuous {
             let len = entry.size();
-            let at = Location::Range { file: file.clone(), offset: entry.raw_file_position(), len };
+            let offset = entry.raw_file_position();
+            last_end = offset.saturating_add(len);
+            if last_end > file_len {
+                return Err(SourceError::Truncated {
+                    path,
+                    member: Some(name),
+                    at: file_len,
+                    expected: len,
+                    found: file_len.saturating_sub(offset),
+                });
+            }
+            last_member = Some((name.clone(), len));
+            let at = Location::Range { file: file.clone(), offset, len };
             Member { size: len, content: Content::Lazy { at, cell: OnceLock::new() } }
-        } else if let Some(m) = link_member(&entry, &name, &mut notices) {
+        } else if let Some(m) = files.link_member(&entry, &name) {
             m
         } else {
             continue;
         };
-        insert_member(&mut members, &mut notices, name, member, |m| {
-            // Comparing a duplicate needs its digest: measure both now.
+        let limits = options.limits.layer.clone();
+        files.insert(name, member, |m| {
+            // Comparing a duplicate needs its digest: measure both now (not teed).
             match &m.content {
                 Content::Lazy { at: Location::Range { file, offset, len }, .. } => {
-                    let r = crate::RangeReader { file, pos: *offset, end: offset + len };
-                    measure_reader(r, algorithm_for(""), 0, &options.layer, options.pipeline, None)
+                    let r = RangeReader { file, pos: *offset, end: offset + len };
+                    let with = crate::measure::MeasureWith {
+                        keep: 0,
+                        limits: &limits,
+                        pipeline: ocisize_layer::Pipeline::Serial,
+                        progress: None,
+                        tee: None,
+                    };
+                    measure_reader(r, "", *len, algorithm_for(""), with)
                         .ok()
                         .map(|x| (x.digest, x.size))
                 }
@@ -200,180 +246,164 @@ fn index_file(
             }
         });
     }
-    finish_archive(path, arg, options, Wrapper::None, members, notices, count)
-}
-
-/// The next entry of an archive, counted against the member limit. A failure on the first
-/// header means the input is not a tar at all.
-fn checked_entry<T>(
-    entry: io::Result<T>,
-    count: &mut u64,
-    path: &str,
-    options: &ScanOptions,
-) -> Result<T, SourceError> {
-    let entry = entry.map_err(|source| {
-        if *count == 0 {
-            SourceError::NotAnArchive { path: path.to_owned(), source }
-        } else {
-            SourceError::Io { path: path.to_owned(), source }
-        }
-    })?;
-    *count += 1;
-    if *count > options.member_limit() {
-        return Err(SourceError::TooManyMembers {
-            path: path.to_owned(),
-            limit: options.member_limit(),
-        });
-    }
-    Ok(entry)
-}
-
-/// The member's normalized name, or a notice when it escapes the archive root.
-fn member_name<R: Read>(entry: &tar::Entry<'_, R>, notices: &mut Vec<Notice>) -> Option<String> {
-    let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-    match normalize(&raw_name) {
-        Some(n) if n.is_empty() => None,
-        Some(n) => Some(n),
-        None => {
-            notices.push(Notice {
-                error: true,
-                member: Some(raw_name.clone()),
-                message: format!("member {raw_name:?} escapes the archive root; ignored"),
-            });
-            None
-        }
-    }
-}
-
-/// A symlink or hard link member, resolved to the member it names.
-fn link_member<R: Read>(
-    entry: &tar::Entry<'_, R>,
-    name: &str,
-    notices: &mut Vec<Notice>,
-) -> Option<Member> {
-    let kind = entry.header().entry_type();
-    if !(kind.is_symlink() || kind.is_hard_link()) {
-        return None;
-    }
-    let target = entry
-        .link_name_bytes()
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
-    // A symlink is relative to its own directory; a hard link names a member.
-    let resolved = if kind.is_symlink() { join_link(name, &target) } else { normalize(&target) };
-    match resolved {
-        Some(t) => Some(Member { size: 0, content: Content::Link(t) }),
-        None => {
-            notices.push(Notice {
-                error: true,
-                member: Some(name.to_owned()),
-                message: format!("link {name} -> {target} escapes the archive root"),
-            });
-            None
-        }
-    }
-}
-
-/// Insert a member; a second member of the same name with different content is an error
-/// (the last one wins, as tar extraction would have it).
-fn insert_member(
-    members: &mut BTreeMap<String, Member>,
-    notices: &mut Vec<Notice>,
-    name: String,
-    member: Member,
-    identity: impl Fn(&Member) -> Option<(ocisize_digest::Digest, u64)>,
-) {
-    if let Some(old) = members.get(&name) {
-        let same = match (&old.content, &member.content) {
-            (Content::Link(x), Content::Link(y)) => x == y,
-            (Content::Link(_), _) | (_, Content::Link(_)) => false,
-            _ => {
-                let (a, b) = (identity(old), identity(&member));
-                a.is_some() && a == b
-            }
-        };
-        if !same {
-            notices.push(Notice {
-                error: true,
-                member: Some(name.clone()),
-                message: format!(
-                    "archive holds two different members named {name}; the last one is used, as tar extraction would"
-                ),
+    // Seeking past the last member's padding never fails; reading it as a stream does (and
+    // Go's archive/tar, which docker and podman use, refuses such an archive too).
+    if let Some((member, len)) = last_member {
+        if file_len < last_end.div_ceil(512) * 512 {
+            return Err(SourceError::Truncated {
+                path,
+                member: Some(member),
+                at: file_len,
+                expected: len,
+                found: len,
             });
         }
     }
-    members.insert(name, member);
+    Ok(files.catalog)
 }
 
-fn finish_archive(
-    path: String,
-    arg: &SourceArg,
-    options: &ScanOptions,
-    wrapper: Wrapper,
-    members: BTreeMap<String, Member>,
-    notices: Vec<Notice>,
+/// The catalog being filled, with the member count.
+struct Files {
+    catalog: Catalog,
     count: u64,
-) -> Result<Catalog, SourceError> {
-    let has = |n: &str| members.contains_key(n);
-    let detected = match (has("index.json"), has("manifest.json")) {
-        (true, false) => Some(Format::OciArchive),
-        (false, true) => Some(Format::DockerArchive),
-        // docker >= 25 writes an OCI layout plus manifest.json and repositories; ctr export
-        // writes an OCI layout plus manifest.json only.
-        (true, true) if has("repositories") => Some(Format::DockerArchive),
-        (true, true) => Some(Format::OciArchive),
-        (false, false) => None,
-    };
-    let format = match (arg.format, detected) {
-        (Some(Format::OciArchive | Format::OciLayout), _) if has("index.json") => {
-            Format::OciArchive
-        }
-        (Some(Format::DockerArchive), _) if has("manifest.json") => Format::DockerArchive,
-        (Some(f), _) => {
-            return Err(SourceError::WrongFormat {
+}
+
+impl Files {
+    fn new(path: String, options: &ScanOptions) -> Files {
+        Files {
+            catalog: Catalog {
                 path,
-                expected: f,
-                reason: if f == Format::DockerArchive {
-                    "the archive has no manifest.json".into()
-                } else {
-                    "the archive has no index.json".into()
-                },
-            })
+                wrapper: Wrapper::None,
+                is_dir: false,
+                members: BTreeMap::new(),
+                refused: BTreeMap::new(),
+                notices: Vec::new(),
+                options: options.clone(),
+            },
+            count: 0,
         }
-        (None, Some(f)) => f,
-        (None, None) => {
-            return Err(SourceError::UnknownFormat {
-                path,
-                reason: format!(
-                    "the archive has neither index.json nor manifest.json ({count} members)"
-                ),
-            })
+    }
+
+    /// The next entry of an archive, counted against the member limit. A failure on the
+    /// first header means the input is not a tar at all; a later one that the input ended
+    /// is a truncation.
+    fn next_entry<T>(&mut self, entry: io::Result<T>, at: u64) -> Result<T, SourceError> {
+        let path = &self.catalog.path;
+        let entry = entry.map_err(|source| {
+            if self.count == 0 {
+                SourceError::NotAnArchive { path: path.clone(), source }
+            } else if source.kind() == io::ErrorKind::UnexpectedEof
+                || source.to_string().contains("failed to read entire block")
+            {
+                SourceError::Truncated {
+                    path: path.clone(),
+                    member: None,
+                    at,
+                    expected: 0,
+                    found: 0,
+                }
+            } else {
+                SourceError::Io { path: path.clone(), source }
+            }
+        })?;
+        self.count += 1;
+        let limit = self.catalog.options.limits.max_members;
+        if self.count > limit {
+            return Err(SourceError::TooManyMembers { path: path.clone(), limit });
         }
-    };
-    Ok(Catalog {
-        format,
-        wrapper,
-        path,
-        members,
-        notices,
-        options: options.clone(),
-        reference: arg.reference.clone(),
-    })
+        Ok(entry)
+    }
+
+    /// The member's normalized name, or a notice when it escapes the archive root.
+    fn member_name<R: Read>(&mut self, entry: &tar::Entry<'_, R>) -> Option<String> {
+        let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        match clean(&raw_name, AtRoot::Refuse) {
+            Some(n) if n.is_empty() => None,
+            Some(n) => Some(n),
+            None => {
+                self.catalog.notices.push(
+                    Problem::error(
+                        ProblemKind::UnsafePath,
+                        format!("member {raw_name:?} escapes the archive root; ignored"),
+                    )
+                    .member(raw_name.clone()),
+                );
+                None
+            }
+        }
+    }
+
+    /// A symlink or hard link member, resolved to the member it names.
+    fn link_member<R: Read>(&mut self, entry: &tar::Entry<'_, R>, name: &str) -> Option<Member> {
+        let kind = entry.header().entry_type();
+        if !(kind.is_symlink() || kind.is_hard_link()) {
+            return None;
+        }
+        let target = entry
+            .link_name_bytes()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        // A symlink is relative to its own directory; a hard link names a member.
+        let resolved = if kind.is_symlink() {
+            join_link(name, &target, AtRoot::Refuse)
+        } else {
+            clean(&target, AtRoot::Refuse)
+        };
+        match resolved {
+            Some(t) => Some(Member { size: 0, content: Content::Link(t) }),
+            None => {
+                let reason = format!("is a link to {target}, which escapes the archive root");
+                self.catalog.notices.push(
+                    Problem::error(ProblemKind::UnsafePath, format!("{name} {reason}"))
+                        .member(name),
+                );
+                self.catalog.refused.insert(name.to_owned(), reason);
+                None
+            }
+        }
+    }
+
+    /// Insert a member; a second member of the same name with different content is an error
+    /// (the last one wins, as tar extraction would have it).
+    fn insert(
+        &mut self,
+        name: String,
+        member: Member,
+        identity: impl Fn(&Member) -> Option<(ocisize_digest::Digest, u64)>,
+    ) {
+        if let Some(old) = self.catalog.members.get(&name) {
+            let same = match (&old.content, &member.content) {
+                (Content::Link(x), Content::Link(y)) => x == y,
+                (Content::Link(_), _) | (_, Content::Link(_)) => false,
+                _ => {
+                    let (a, b) = (identity(old), identity(&member));
+                    a.is_some() && a == b
+                }
+            };
+            if !same {
+                self.catalog.notices.push(
+                    Problem::error(
+                        ProblemKind::DuplicateMember,
+                        format!(
+                            "archive holds two different members named {name}; the last one is used, as tar extraction would"
+                        ),
+                    )
+                    .member(name.clone()),
+                );
+            }
+        }
+        self.catalog.members.insert(name, member);
+    }
 }
 
 /// List a layout directory. Files are opened only when an image needs them.
-fn open_dir(
-    root: &Path,
-    path: String,
-    arg: &SourceArg,
-    options: &ScanOptions,
-) -> Result<Catalog, SourceError> {
+fn list_dir(root: &Path, path: String, options: &ScanOptions) -> Result<Catalog, SourceError> {
     let canonical_root =
         fs::canonicalize(root).map_err(|source| SourceError::Io { path: path.clone(), source })?;
-    let mut members = BTreeMap::new();
-    let mut notices = Vec::new();
+    let mut files = Files::new(path, options);
+    files.catalog.is_dir = true;
     let mut stack: Vec<(PathBuf, String, u32)> = vec![(root.to_path_buf(), String::new(), 0)];
-    let limit = options.member_limit();
+    let limit = options.limits.max_members;
     while let Some((dir, prefix, depth)) = stack.pop() {
         let rd = fs::read_dir(&dir)
             .map_err(|source| SourceError::Io { path: dir.display().to_string(), source })?;
@@ -394,13 +424,15 @@ fn open_dir(
                         Err(_) => continue,
                     },
                     _ => {
-                        notices.push(Notice {
-                            error: true,
-                            member: Some(rel.clone()),
-                            message: format!(
-                                "{rel} is a symbolic link that leaves the layout directory; refused"
-                            ),
-                        });
+                        let reason = "is a symbolic link that leaves the layout directory";
+                        files.catalog.notices.push(
+                            Problem::error(
+                                ProblemKind::UnsafePath,
+                                format!("{rel} {reason}; refused"),
+                            )
+                            .member(rel.clone()),
+                        );
+                        files.catalog.refused.insert(rel, reason.into());
                         continue;
                     }
                 }
@@ -412,72 +444,14 @@ fn open_dir(
                     stack.push((file_path, rel, depth + 1));
                 }
             } else if meta.is_file() {
-                if members.len() as u64 >= limit {
-                    return Err(SourceError::TooManyMembers { path, limit });
+                if files.catalog.members.len() as u64 >= limit {
+                    return Err(SourceError::TooManyMembers { path: files.catalog.path, limit });
                 }
-                members.insert(
-                    rel,
-                    Member {
-                        size: meta.len(),
-                        content: Content::Lazy {
-                            at: Location::File(file_path),
-                            cell: OnceLock::new(),
-                        },
-                    },
-                );
+                let content =
+                    Content::Lazy { at: Location::File(file_path), cell: OnceLock::new() };
+                files.catalog.members.insert(rel, Member { size: meta.len(), content });
             }
         }
     }
-    let has = |n: &str| members.contains_key(n);
-    let is_oci = has("index.json");
-    let is_dir = has("manifest.json") && !is_oci;
-    let format = match arg.format {
-        Some(Format::OciLayout | Format::OciArchive) if is_oci => Format::OciLayout,
-        Some(Format::Dir) if has("manifest.json") => Format::Dir,
-        Some(f @ (Format::OciLayout | Format::OciArchive)) => {
-            return Err(SourceError::WrongFormat {
-                path,
-                expected: f,
-                reason: "the directory has no index.json".into(),
-            })
-        }
-        Some(f) if f != Format::Dir => {
-            return Err(SourceError::WrongFormat {
-                path,
-                expected: f,
-                reason: "a directory is not an archive".into(),
-            })
-        }
-        Some(f) => {
-            return Err(SourceError::WrongFormat {
-                path,
-                expected: f,
-                reason: "the directory has no manifest.json".into(),
-            })
-        }
-        None if is_oci => Format::OciLayout,
-        None if is_dir => Format::Dir,
-        None => return Err(SourceError::UnknownFormat {
-            path,
-            reason:
-                "the directory has neither index.json (OCI layout) nor manifest.json (dir: layout)"
-                    .into(),
-        }),
-    };
-    if format == Format::OciLayout && !has("oci-layout") {
-        notices.push(Notice {
-            error: false,
-            member: Some("oci-layout".into()),
-            message: "the OCI layout has no oci-layout file (the spec requires one)".into(),
-        });
-    }
-    Ok(Catalog {
-        format,
-        wrapper: Wrapper::None,
-        path,
-        members,
-        notices,
-        options: options.clone(),
-        reference: arg.reference.clone(),
-    })
+    Ok(files.catalog)
 }

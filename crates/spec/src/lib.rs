@@ -23,13 +23,23 @@
 //! ```
 #![deny(missing_docs)]
 
+mod compression;
 pub mod media_type;
+pub mod path;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub use compression::Compression;
+pub use media_type::MediaType;
 pub use ocisize_digest::Digest;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// `null` and a missing field both mean an empty list (docker 25 writes
+/// `"manifests": null` in the `index.json` of an archive of an untagged image).
+fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
 
 /// Size limits for JSON documents, in bytes.
 ///
@@ -135,7 +145,7 @@ pub enum SpecError {
     #[error("document is neither an image manifest nor an image index (mediaType {media_type:?})")]
     NotAManifest {
         /// The mediaType field, if any.
-        media_type: Option<String>,
+        media_type: Option<MediaType>,
     },
 }
 
@@ -157,9 +167,10 @@ pub fn parse_json<T: for<'de> Deserialize<'de>>(
 #[serde(rename_all = "camelCase")]
 pub struct Descriptor {
     /// "This REQUIRED property contains the media type of the referenced content."
-    /// Docker manifest lists and some writers omit it on nested descriptors, so it may be empty.
-    #[serde(default)]
-    pub media_type: String,
+    /// Docker manifest lists and some writers omit it on nested descriptors, so it may be
+    /// absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<MediaType>,
     /// The digest of the targeted content.
     pub digest: Digest,
     /// "This REQUIRED property specifies the size, in bytes, of the raw content." A negative
@@ -176,13 +187,26 @@ pub struct Descriptor {
     pub platform: Option<Platform>,
     /// The artifact type, for artifacts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub artifact_type: Option<String>,
+    pub artifact_type: Option<MediaType>,
 }
 
 impl Descriptor {
     /// An annotation's value.
     pub fn annotation(&self, key: &str) -> Option<&str> {
         self.annotations.get(key).map(String::as_str)
+    }
+
+    /// A descriptor with only the required fields.
+    pub fn new(media_type: Option<MediaType>, digest: Digest, size: u64) -> Descriptor {
+        Descriptor {
+            media_type,
+            digest,
+            size,
+            urls: Vec::new(),
+            annotations: BTreeMap::new(),
+            platform: None,
+            artifact_type: None,
+        }
     }
 }
 
@@ -192,6 +216,11 @@ pub mod annotation {
     pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
     /// `io.containerd.image.name`: the full image name, written by `ctr images export`.
     pub const CONTAINERD_IMAGE_NAME: &str = "io.containerd.image.name";
+    /// `vnd.docker.reference.type`: `attestation-manifest` on a buildx attestation's index
+    /// entry.
+    pub const DOCKER_REFERENCE_TYPE: &str = "vnd.docker.reference.type";
+    /// `vnd.docker.reference.digest`: the image a buildx attestation describes.
+    pub const DOCKER_REFERENCE_DIGEST: &str = "vnd.docker.reference.digest";
 }
 
 /// A platform (image-spec image-index.md).
@@ -240,10 +269,16 @@ pub struct ImageIndex {
     pub schema_version: u64,
     /// `application/vnd.oci.image.index.v1+json`, the Docker list type, or absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// The manifests (or nested indexes) this index lists.
-    #[serde(default)]
+    pub media_type: Option<MediaType>,
+    /// The type of an artifact index (image-spec 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<MediaType>,
+    /// The manifests (or nested indexes) this index lists; `null` reads as none.
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub manifests: Vec<Descriptor>,
+    /// The manifest this index refers to (image-spec 1.1 referrers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Descriptor>,
     /// Arbitrary metadata.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
@@ -257,15 +292,42 @@ pub struct ImageManifest {
     pub schema_version: u64,
     /// The manifest media type, if written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
+    pub media_type: Option<MediaType>,
+    /// The type of an artifact (image-spec 1.1): "MUST be set" when the config is the empty
+    /// descriptor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<MediaType>,
     /// The config blob.
     pub config: Descriptor,
-    /// The layer blobs, base layer first.
-    #[serde(default)]
+    /// The layer blobs, base layer first; `null` reads as none.
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub layers: Vec<Descriptor>,
+    /// The manifest this one refers to (signatures, attestations, SBOMs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Descriptor>,
     /// Arbitrary metadata.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
+}
+
+impl ImageManifest {
+    /// Whether this manifest is an artifact rather than a container image: it declares an
+    /// `artifactType` or a `subject` (signatures, attestations, SBOMs), its config is not an
+    /// image config (the empty descriptor, a Helm chart config, …), or a layer is not a
+    /// filesystem layer (cosign's simple-signing payload, in-toto statements).
+    pub fn is_artifact(&self) -> bool {
+        self.artifact_type.is_some()
+            || self.subject.is_some()
+            || self.config.media_type.as_ref().is_some_and(|m| !m.is_image_config())
+            || self.layers.iter().any(|l| l.media_type.as_ref().is_some_and(|m| !m.is_layer()))
+    }
+
+    /// The artifact's type: `artifactType`, else the config's media type (image-spec 1.1
+    /// manifest.md: "the artifact type … MUST be set to the value of the config
+    /// `mediaType`" when `artifactType` is absent).
+    pub fn artifact_type(&self) -> Option<&MediaType> {
+        self.artifact_type.as_ref().or(self.config.media_type.as_ref())
+    }
 }
 
 /// A manifest-like document, told apart by its media type or its fields.
@@ -274,7 +336,7 @@ pub enum ManifestDocument {
     /// An image manifest.
     Image(Box<ImageManifest>),
     /// An index or manifest list.
-    Index(ImageIndex),
+    Index(Box<ImageIndex>),
 }
 
 #[derive(Deserialize)]
@@ -283,7 +345,7 @@ struct Probe {
     #[serde(default)]
     schema_version: Option<u64>,
     #[serde(default)]
-    media_type: Option<String>,
+    media_type: Option<MediaType>,
     #[serde(default)]
     manifests: Option<serde::de::IgnoredAny>,
     #[serde(default)]
@@ -305,16 +367,16 @@ pub fn parse_manifest_document_with(
     limits: &JsonLimits,
 ) -> Result<ManifestDocument, SpecError> {
     let probe: Probe = parse_json(bytes, DocumentKind::Manifest, limits)?;
-    let mt = probe.media_type.as_deref();
+    let mt = probe.media_type.as_ref();
     if probe.schema_version == Some(1)
         || probe.fs_layers.is_some()
-        || mt.is_some_and(media_type::is_schema1)
+        || mt.is_some_and(MediaType::is_schema1)
     {
         return Err(SpecError::Schema1);
     }
     let is_index = match mt {
-        Some(m) if media_type::is_index(m) => true,
-        Some(m) if media_type::is_manifest(m) => false,
+        Some(m) if m.is_index() => true,
+        Some(m) if m.is_manifest() => false,
         _ if probe.manifests.is_some() && probe.config.is_none() => true,
         _ if probe.config.is_some() => false,
         _ => return Err(SpecError::NotAManifest { media_type: probe.media_type }),
@@ -322,7 +384,7 @@ pub fn parse_manifest_document_with(
     if is_index {
         let idx: ImageIndex = parse_json(bytes, DocumentKind::Index, limits)?;
         check_version(DocumentKind::Index, idx.schema_version)?;
-        Ok(ManifestDocument::Index(idx))
+        Ok(ManifestDocument::Index(Box::new(idx)))
     } else {
         let m: ImageManifest = parse_json(bytes, DocumentKind::Manifest, limits)?;
         check_version(DocumentKind::Manifest, m.schema_version)?;
@@ -416,8 +478,8 @@ pub struct DockerSaveEntry {
     /// Names, familiar form (`ocisize/tiny:latest`). `null` for untagged images.
     #[serde(default)]
     pub repo_tags: Option<Vec<String>>,
-    /// Archive paths of the layer blobs, base first.
-    #[serde(default)]
+    /// Archive paths of the layer blobs, base first; `null` reads as none.
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub layers: Vec<String>,
     /// Foreign-layer descriptors keyed by diffID (Windows images).
     #[serde(default, skip_serializing_if = "Option::is_none")]
