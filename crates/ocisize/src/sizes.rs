@@ -158,8 +158,8 @@ pub fn compute(i: &SizeInputs<'_>) -> (Sizes, Printed, RuntimeDigests) {
     let sizes = Sizes { compressed, uncompressed, docker_vfs, docker_overlay2, podman, containerd };
     let printed = Printed {
         docker: docker_vfs.map(units::docker),
-        docker_df: docker_vfs.map(units::docker),
-        docker_df_v20: docker_vfs.map(units::docker_df),
+        docker_df: docker_vfs.map(units::docker_df),
+        docker_df_v20: docker_vfs.map(units::docker_df_v20),
         podman: podman.map(units::podman),
         ctr: containerd.map(units::ctr),
         crictl: containerd.map(units::crictl),

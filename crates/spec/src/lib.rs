@@ -21,9 +21,94 @@
 //!     ManifestDocument::Index(_) => unreachable!(),
 //! }
 //! ```
+//!
+//! # Why ocisize has its own types, and how they meet oci-spec's
+//!
+//! Rust code that already holds [oci-spec](https://docs.rs/oci-spec) values can convert them
+//! both ways with the `oci-spec` feature (module `interop`: `TryFrom` between these types and
+//! `oci_spec::image::{ImageIndex, ImageManifest, ImageConfiguration, Descriptor, Platform}`,
+//! with a typed `ConvertError` that names the field by its JSON path). ocisize still parses
+//! with its own types, for three reasons:
+//!
+//! - **Docker dialects.** A docker-archive's `manifest.json` (in all its path dialects),
+//!   `repositories` and the legacy `<v1 id>/json` files have no oci-spec type; Docker schema 2
+//!   manifests and manifest lists are read with the same types as OCI ones.
+//! - **What real tools write.** ocisize reads an absent `mediaType`, `architecture`, `os` or
+//!   `rootfs` as empty and an absent list as empty, and refuses only what would make a figure
+//!   wrong; oci-spec refuses such a document outright.
+//! - **Byte-exact digests.** A digest is always computed over the bytes as read, never over
+//!   re-serialized JSON. Converting to oci-spec and serializing gives other bytes (key order,
+//!   spacing, the fields ocisize does not keep), so another digest than the one every runtime
+//!   lists the document by: hand oci-spec values out for their meaning, never to hash them.
+//!   ocisize's [`Digest`] is the bytes of an algorithm it can verify (sha256, sha512), where
+//!   oci-spec's is a checked string that also admits sha384 and unregistered algorithms.
+//!
+//! Every JSON document of the project's real-tool corpus (35 manifests, 22 indexes, 40 configs
+//! and 18 `oci-layout` files, OCI and Docker, from skopeo, podman, umoci, dockerd and ctr) is
+//! accepted by oci-spec 0.10 and means the same there (the feature's tests check digests,
+//! sizes, media types, platforms, annotations and diffIDs of each). Docker media types are
+//! not refused, only unknown: `MediaType::Other`.
+//!
+//! oci-spec is stricter about required fields; the conversion to oci-spec then fails with
+//! `ConvertError::Missing`, naming the field, rather than invent a value:
+//!
+//! - a descriptor without `mediaType` (`manifests[1].mediaType`);
+//! - a platform without `os` or `architecture` (`manifests[0].platform.os`);
+//! - a config without `architecture`, `os` or `rootfs` (`rootfs.type`);
+//! - an index without `manifests`, a manifest without `layers` (ocisize reads an empty list,
+//!   which converts: absent and empty are one value here);
+//! - a config whose `Cmd` or `Entrypoint` is one string rather than a list, which moby's
+//!   `strslice.StrSlice` (so docker) accepts; ocisize does not read `config`.
+//!
+//! oci-spec is laxer about digests and nulls; the conversion from oci-spec fails with
+//! `ConvertError::Digest` on a digest ocisize cannot verify:
+//!
+//! - `sha384` (registered by oci-spec) and unregistered algorithms (`multihash+base58:…`);
+//! - a diffID that is no digest at all (oci-spec keeps diffIDs as unchecked strings);
+//! - `"annotations": null` (an `Option` there, a map here, which refuses `null`).
+//!
+//! And oci-spec 0.10 reads the architecture `armbe` as `Arch::ARM64be`, which it prints
+//! `arm64be`; the conversion keeps strings as written (`Arch::Other("armbe")`).
+//!
+//! ```
+//! # #[cfg(feature = "oci-spec")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use ocisize_spec::{parse_manifest_document, ImageManifest, ManifestDocument};
+//! use ocisize_digest::{Algorithm, Digest};
+//!
+//! // A Docker schema 2 manifest, in the shape skopeo writes one.
+//! let bytes = br#"{"schemaVersion":2,
+//!   "mediaType":"application/vnd.docker.distribution.manifest.v2+json",
+//!   "config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":2,
+//!     "digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},
+//!   "layers":[]}"#;
+//! let ManifestDocument::Image(ours) = parse_manifest_document(bytes)? else { unreachable!() };
+//!
+//! let theirs = oci_spec::image::ImageManifest::try_from(&*ours)?;
+//! assert_eq!(theirs.config().size(), 2);
+//! assert_eq!(Some(theirs.config().media_type().to_string()), ours.config.media_type.as_ref().map(|m| m.to_string()));
+//! assert_eq!(ImageManifest::try_from(&theirs)?, *ours);
+//!
+//! // The same meaning in other bytes: never hash a re-serialized document.
+//! let reserialized = serde_json::to_vec(&theirs)?;
+//! let sha256 = |b: &[u8]| Digest::of(Algorithm::Sha256, b);
+//! assert_ne!(sha256(&reserialized), sha256(bytes));
+//!
+//! // A descriptor without a media type is fine for ocisize, not for oci-spec.
+//! let mut bare = ours.config.clone();
+//! bare.media_type = None;
+//! let e = oci_spec::image::Descriptor::try_from(&bare).unwrap_err();
+//! assert_eq!(e.to_string(), "mediaType is empty, and oci-spec requires it");
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "oci-spec"))]
+//! # fn main() {}
+//! ```
 #![deny(missing_docs)]
 
 mod compression;
+#[cfg(feature = "oci-spec")]
+pub mod interop;
 pub mod media_type;
 pub mod path;
 
@@ -503,69 +588,4 @@ pub struct OciLayout {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn detects_schema1() {
-        let s1 = br#"{"schemaVersion":1,"name":"x","tag":"y","fsLayers":[]}"#;
-        assert!(matches!(parse_manifest_document(s1), Err(SpecError::Schema1)));
-    }
-
-    #[test]
-    fn index_without_media_type() {
-        let idx = br#"{"schemaVersion":2,"manifests":[]}"#;
-        assert!(matches!(parse_manifest_document(idx), Ok(ManifestDocument::Index(_))));
-    }
-
-    #[test]
-    fn rejects_negative_size_and_bad_digest() {
-        let neg = br#"{"schemaVersion":2,"config":{"mediaType":"x","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":-1},"layers":[]}"#;
-        let e = parse_manifest_document(neg).unwrap_err();
-        assert!(e.to_string().contains("invalid value: integer `-1`"), "{e}");
-        let bad = br#"{"schemaVersion":2,"config":{"mediaType":"x","digest":"md5:00","size":1},"layers":[]}"#;
-        let e = parse_manifest_document(bad).unwrap_err();
-        assert!(e.to_string().contains("unsupported digest algorithm"), "{e}");
-    }
-
-    #[test]
-    fn enforces_size_limit() {
-        let limits = JsonLimits { manifest: 10, ..JsonLimits::default() };
-        let e = parse_manifest_document_with(br#"{"schemaVersion":2,"manifests":[]}"#, &limits)
-            .unwrap_err();
-        assert_eq!(e.to_string(), "image manifest is 34 bytes, over the limit of 10 bytes");
-    }
-
-    #[test]
-    fn deep_nesting_is_an_error_not_a_stack_overflow() {
-        for close in [false, true] {
-            let mut s = String::from(r#"{"schemaVersion":2,"annotations":"#);
-            s.push_str(&"[".repeat(100_000));
-            if close {
-                s.push_str(&"]".repeat(100_000));
-                s.push('}');
-            }
-            let e = parse_manifest_document(s.as_bytes()).unwrap_err();
-            assert!(matches!(e, SpecError::Json { .. } | SpecError::NotAManifest { .. }), "{e}");
-        }
-    }
-
-    #[test]
-    fn platform_display() {
-        let p = Platform {
-            architecture: "arm64".into(),
-            os: "linux".into(),
-            variant: Some("v8".into()),
-            os_version: None,
-        };
-        assert_eq!(p.to_string(), "linux/arm64/v8");
-    }
-
-    #[test]
-    fn docker_manifest_json() {
-        let b = br#"[{"Config":"a.json","RepoTags":null,"Layers":["x/layer.tar"]}]"#;
-        let v = parse_docker_manifest(b, &JsonLimits::default()).unwrap();
-        assert_eq!(v[0].layers, vec!["x/layer.tar".to_string()]);
-        assert_eq!(v[0].repo_tags, None);
-    }
-}
+mod tests;

@@ -9,7 +9,9 @@
 //!
 //! ```
 //! assert_eq!(ocisize_units::docker(2_314_054), "2.31MB");
-//! assert_eq!(ocisize_units::docker_df(2_314_054), "2.314MB");
+//! assert_eq!(ocisize_units::docker_df(2_314_054), "2.31MB"); // docker/cli >= 25.0
+//! assert_eq!(ocisize_units::docker_df_v20(2_314_054), "2.314MB"); // docker/cli 20.10-24.0
+//! assert_eq!(ocisize_units::docker_df_shared(2_314_054), "2.314MB");
 //! assert_eq!(ocisize_units::podman(2_351_026), "2.35 MB");
 //! assert_eq!(ocisize_units::ctr(2_350_093), "2.2 MiB");
 //! assert_eq!(ocisize_units::docker(999_999), "1e+03kB");
@@ -113,9 +115,33 @@ pub fn docker(size: u64) -> String {
     go_human_size_with_precision(size as f64, 3)
 }
 
-/// The SIZE column of `docker system df -v` (precision 4): `2.314MB`.
+/// The SIZE column of the images section of `docker system df -v`, as docker/cli 25.0 and
+/// later print it: `HumanSizeWithPrecision(n, 3)`, the same as `docker images` (`2.31MB`).
+///
+/// The verbose images table (`defaultDiskUsageImageTableFormat` in docker/cli
+/// `cli/command/formatter/disk_usage.go`) names `{{.Size}}`, which `imageContext.Size` in
+/// `cli/command/formatter/image.go` formats with precision 3. It named `{{.VirtualSize}}`
+/// (`HumanSize`, precision 4) until docker/cli PR #4242; [`docker_df_v20`] is that form.
 pub fn docker_df(size: u64) -> String {
-    go_human_size_with_precision(size as f64, 4)
+    go_human_size_with_precision(size as f64, 3)
+}
+
+/// The SIZE column of the images section of `docker system df -v` as docker/cli 20.10 to
+/// 24.0 print it: `{{.VirtualSize}}`, go-units `HumanSize` (precision 4): `2.314MB`.
+pub fn docker_df_v20(size: u64) -> String {
+    go_human_size(size as f64)
+}
+
+/// The SHARED SIZE column of `docker system df -v` (`imageContext.SharedSize`: `HumanSize`,
+/// precision 4, in every docker/cli version since 1.13): `2.314MB`.
+pub fn docker_df_shared(size: u64) -> String {
+    go_human_size(size as f64)
+}
+
+/// The UNIQUE SIZE column of `docker system df -v` (`imageContext.UniqueSize`: `HumanSize`
+/// of size minus shared size, precision 4, in every docker/cli version): `2.314MB`.
+pub fn docker_df_unique(size: u64) -> String {
+    go_human_size(size as f64)
 }
 
 /// The SIZE column of `crictl images` (`HumanSizeWithPrecision(n, 3)`): `2.35MB`.
@@ -222,7 +248,7 @@ mod tests {
     #[test]
     fn real_tool_output() {
         assert_eq!(docker(2_314_054), "2.31MB");
-        assert_eq!(docker_df(2_351_026), "2.351MB");
+        assert_eq!(docker_df_v20(2_351_026), "2.351MB");
         assert_eq!(podman(2_351_026), "2.35 MB");
         assert_eq!(ctr(2_350_093), "2.2 MiB");
         assert_eq!(ctr(1_158_417), "1.1 MiB");
@@ -237,6 +263,67 @@ mod tests {
         ] {
             assert_eq!(ctr_content(bytes), printed);
         }
+    }
+
+    /// `docker system df -v`, images section: SIZE with precision 3 (docker/cli >= 25.0),
+    /// precision 4 (20.10 to 24.0); SHARED SIZE and UNIQUE SIZE with precision 4 in both.
+    /// The strings are Go 1.19's `fmt.Sprintf("%.*g%s", p, v, unit)` after go-units'
+    /// `getSizeAndUnit`, run on these byte counts; they include `%g`'s boundaries: where
+    /// rounding reaches the next power of ten (`9.999kB` / `10kB`), where the exponent form
+    /// starts (`999.5` with 3 digits is `1e+03`, with 4 digits `1000` still fits), exact
+    /// binary ties (1.125 rounds to even, 1.375 up) and `u64::MAX`.
+    #[test]
+    fn docker_system_df_columns() {
+        let cases: &[(u64, &str, &str)] = &[
+            (0, "0B", "0B"),
+            (1, "1B", "1B"),
+            (999, "999B", "999B"),
+            (1000, "1kB", "1kB"),
+            (1121, "1.12kB", "1.121kB"),
+            (1125, "1.12kB", "1.125kB"),
+            (1135, "1.14kB", "1.135kB"),
+            (1375, "1.38kB", "1.375kB"),
+            (1500, "1.5kB", "1.5kB"),
+            (9995, "9.99kB", "9.995kB"),
+            (9999, "10kB", "9.999kB"),
+            (10_000, "10kB", "10kB"),
+            (99_949, "99.9kB", "99.95kB"),
+            (99_950, "100kB", "99.95kB"),
+            (99_994, "100kB", "99.99kB"),
+            (99_995, "100kB", "100kB"),
+            (999_499, "999kB", "999.5kB"),
+            (999_500, "1e+03kB", "999.5kB"),
+            (999_949, "1e+03kB", "999.9kB"),
+            (999_950, "1e+03kB", "1000kB"),
+            (999_999, "1e+03kB", "1000kB"),
+            (1_000_000, "1MB", "1MB"),
+            (1_000_500, "1MB", "1MB"),
+            (1_005_000, "1MB", "1.005MB"),
+            (2_314_054, "2.31MB", "2.314MB"),
+            (4_097_152, "4.1MB", "4.097MB"),
+            (4_100_000, "4.1MB", "4.1MB"),
+            (12_345_678, "12.3MB", "12.35MB"),
+            (123_456_789, "123MB", "123.5MB"),
+            (999_500_000, "1e+03MB", "999.5MB"),
+            (u64::MAX, "18.4EB", "18.45EB"),
+        ];
+        for &(n, p3, p4) in cases {
+            assert_eq!(docker_df(n), p3, "docker_df({n})");
+            assert_eq!(docker(n), p3, "docker({n}): df SIZE and docker images agree since 25.0");
+            assert_eq!(docker_df_v20(n), p4, "docker_df_v20({n})");
+            assert_eq!(docker_df_shared(n), p4, "docker_df_shared({n})");
+            assert_eq!(docker_df_unique(n), p4, "docker_df_unique({n})");
+        }
+    }
+
+    /// edge/reference.json: dockerd 20.10.24 (vfs) sized edge.skopeo.docker-archive.tar at
+    /// 1,121 bytes; `docker images` printed `1.12kB` and the 20.10 client's
+    /// `docker system df -v` SIZE printed `1.121kB`.
+    #[test]
+    fn docker_20_10_printed_the_edge_image() {
+        assert_eq!(docker(1121), "1.12kB");
+        assert_eq!(docker_df_v20(1121), "1.121kB");
+        assert_eq!(docker_df(1121), "1.12kB");
     }
 
     #[test]

@@ -1,0 +1,67 @@
+//! Unit tests of the document types and parsers.
+
+use super::*;
+
+#[test]
+fn detects_schema1() {
+    let s1 = br#"{"schemaVersion":1,"name":"x","tag":"y","fsLayers":[]}"#;
+    assert!(matches!(parse_manifest_document(s1), Err(SpecError::Schema1)));
+}
+
+#[test]
+fn index_without_media_type() {
+    let idx = br#"{"schemaVersion":2,"manifests":[]}"#;
+    assert!(matches!(parse_manifest_document(idx), Ok(ManifestDocument::Index(_))));
+}
+
+#[test]
+fn rejects_negative_size_and_bad_digest() {
+    let neg = br#"{"schemaVersion":2,"config":{"mediaType":"x","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":-1},"layers":[]}"#;
+    let e = parse_manifest_document(neg).unwrap_err();
+    assert!(e.to_string().contains("invalid value: integer `-1`"), "{e}");
+    let bad =
+        br#"{"schemaVersion":2,"config":{"mediaType":"x","digest":"md5:00","size":1},"layers":[]}"#;
+    let e = parse_manifest_document(bad).unwrap_err();
+    assert!(e.to_string().contains("unsupported digest algorithm"), "{e}");
+}
+
+#[test]
+fn enforces_size_limit() {
+    let limits = JsonLimits { manifest: 10, ..JsonLimits::default() };
+    let e = parse_manifest_document_with(br#"{"schemaVersion":2,"manifests":[]}"#, &limits)
+        .unwrap_err();
+    assert_eq!(e.to_string(), "image manifest is 34 bytes, over the limit of 10 bytes");
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    for close in [false, true] {
+        let mut s = String::from(r#"{"schemaVersion":2,"annotations":"#);
+        s.push_str(&"[".repeat(100_000));
+        if close {
+            s.push_str(&"]".repeat(100_000));
+            s.push('}');
+        }
+        let e = parse_manifest_document(s.as_bytes()).unwrap_err();
+        assert!(matches!(e, SpecError::Json { .. } | SpecError::NotAManifest { .. }), "{e}");
+    }
+}
+
+#[test]
+fn platform_display() {
+    let p = Platform {
+        architecture: "arm64".into(),
+        os: "linux".into(),
+        variant: Some("v8".into()),
+        os_version: None,
+    };
+    assert_eq!(p.to_string(), "linux/arm64/v8");
+}
+
+#[test]
+fn docker_manifest_json() {
+    let b = br#"[{"Config":"a.json","RepoTags":null,"Layers":["x/layer.tar"]}]"#;
+    let v = parse_docker_manifest(b, &JsonLimits::default()).unwrap();
+    assert_eq!(v[0].layers, vec!["x/layer.tar".to_string()]);
+    assert_eq!(v[0].repo_tags, None);
+}
