@@ -27,7 +27,7 @@
 //! let source = open(&arg, &options).unwrap();
 //! let graph = walk(&source, &options.limits);
 //! assert_eq!(graph.images.len(), 2, "amd64 and arm64, tagged latest and arm64");
-//! assert_eq!(graph.images[0].layers.len(), 1);
+//! assert_eq!(graph.images[0].layers.len(), 4);
 //! assert!(graph.problems.as_slice().is_empty());
 //! ```
 #![deny(missing_docs)]
