@@ -81,4 +81,11 @@ dock = small_archive([
 for t in ("archive_detect", "inspect_file", "inspect_stdin"):
     put(t, arch)
     put(t, dock)
+# bbolt: containerd's snapshotter database (64 KiB, 13 pages in use) whole and cut short;
+# meta.db is 2 MiB, past -max_len, so only its first pages (its meta pages) go in.
+bolt = root.parent / "testdata" / "bbolt"
+snap = (bolt / "metadata.db").read_bytes()
+for n in (len(snap), 13 * 4096, 8 * 4096):
+    put("bbolt", snap[:n])
+put("bbolt", (bolt / "meta.db").read_bytes()[:4 * 4096])
 print("seeded", sum(1 for _ in out.rglob("*") if _.is_file()), "inputs in", out)
