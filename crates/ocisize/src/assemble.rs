@@ -18,6 +18,9 @@ struct Ctx<'a> {
     catalog: &'a Catalog,
     problems: Problems,
     options: &'a Options,
+    /// Errors offered so far, counting each time a shared blob's error comes up again (the
+    /// list keeps it once, but every image that uses the blob is unverified).
+    errors_seen: usize,
 }
 
 /// Walk, verify and report on an opened source.
@@ -27,7 +30,8 @@ pub(crate) fn report(source: &dyn Source, options: &Options) -> Report {
     if options.verify {
         catalog.prefetch(&graph.wanted(), options.parallelism);
     }
-    let mut ctx = Ctx { source, catalog, problems: graph.problems, options };
+    let errors_seen = graph.problems.errors();
+    let mut ctx = Ctx { source, catalog, problems: graph.problems, options, errors_seen };
     let images: Vec<ImageReport> = graph.images.into_iter().map(|i| ctx.image(i)).collect();
     let artifacts = graph.artifacts.into_iter().map(|a| ctx.artifact(a, &images)).collect();
     Report {
@@ -44,6 +48,9 @@ pub(crate) fn report(source: &dyn Source, options: &Options) -> Report {
 
 impl Ctx<'_> {
     fn push(&mut self, mut p: Problem) {
+        if p.is_error() {
+            self.errors_seen += 1;
+        }
         p.file.get_or_insert_with(|| self.catalog.path().to_owned());
         self.problems.push(p);
     }
@@ -93,7 +100,7 @@ impl Ctx<'_> {
     }
 
     fn image(&mut self, node: ImageNode) -> ImageReport {
-        let errors_before = self.problems.errors();
+        let errors_before = self.errors_seen;
         let (config, config_blob) = match &node.config {
             Some(c) => self.config(c),
             None => (None, None),
@@ -176,7 +183,7 @@ impl Ctx<'_> {
         };
         let (sizes, printed, runtime_digests) = sizes::compute(&inputs);
         let familiar = node.names.iter().map(|r| r.familiar()).collect();
-        let errors_after = self.problems.errors();
+        let errors_after = self.errors_seen;
         // Without reading the layers nothing is verified, whatever the documents say.
         let read_everything =
             self.options.verify || node.layers.iter().all(|l| self.catalog.is_measured(&l.member));
@@ -193,7 +200,10 @@ impl Ctx<'_> {
             sizes,
             printed,
             runtime_digests,
-            verified: errors_after == errors_before && !node.broken && read_everything,
+            verified: errors_after == errors_before
+                && !node.broken
+                && !node.document_errors
+                && read_everything,
         }
     }
 
@@ -223,7 +233,7 @@ impl Ctx<'_> {
     }
 
     fn artifact(&mut self, node: ArtifactNode, images: &[ImageReport]) -> ArtifactReport {
-        let errors_before = self.problems.errors();
+        let errors_before = self.errors_seen;
         let mut blobs = Vec::with_capacity(node.blobs.len());
         let mut total = Some(node.manifest.descriptor.size);
         for b in &node.blobs {
@@ -257,7 +267,7 @@ impl Ctx<'_> {
             platform: node.platform.map(|p| p.to_string()),
             blobs,
             size: total,
-            verified: self.problems.errors() == errors_before,
+            verified: self.errors_seen == errors_before && !node.document_errors,
         }
     }
 }

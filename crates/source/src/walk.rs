@@ -51,6 +51,8 @@ pub struct ImageNode {
     pub layers: Vec<BlobRef>,
     /// The manifest could not be read or parsed: nothing below it is known.
     pub broken: bool,
+    /// The manifest (or the index that lists it) failed a check: size, digest.
+    pub document_errors: bool,
 }
 
 /// An OCI artifact (a manifest that is not a container image: signatures, attestations,
@@ -78,6 +80,8 @@ pub struct ArtifactNode {
     pub platform: Option<Platform>,
     /// Its blobs: the config, then the layers.
     pub blobs: Vec<BlobRef>,
+    /// The manifest (or the index that lists it) failed a check: size, digest.
+    pub document_errors: bool,
 }
 
 /// A manifest an index lists that the source does not hold (image-layout.md allows a
@@ -138,6 +142,8 @@ pub fn spec_error_kind(e: &SpecError) -> ProblemKind {
 
 #[derive(Clone)]
 struct Base {
+    /// A document on the way here failed a check.
+    flawed: bool,
     origin: String,
     names: Vec<Reference>,
     tags: Vec<String>,
@@ -160,6 +166,7 @@ pub fn walk(source: &dyn Source, limits: &Limits) -> Graph {
     }
     for root in &roots.roots {
         let base = Base {
+            flawed: false,
             origin: root.origin.clone(),
             names: root.names.clone(),
             tags: root.tags.clone(),
@@ -256,6 +263,7 @@ impl Walker<'_> {
         let mut problems = Problems::default();
         let _ = crate::verify::check(catalog, &r, "manifest", &mut problems);
         let doc = self.document(&r, &mut problems);
+        base.flawed |= problems.errors() > 0;
         for p in problems.into_vec() {
             self.push(p);
         }
@@ -264,11 +272,12 @@ impl Walker<'_> {
     }
 
     /// A root document whose descriptor is made from its own bytes.
-    fn visit_document(&mut self, member: &str, base: Base) {
+    fn visit_document(&mut self, member: &str, mut base: Base) {
         let r = BlobRef { member: member.to_owned(), descriptor: None, named_digest: None };
         let mut problems = Problems::default();
         let measured = crate::verify::check(self.source.catalog(), &r, "manifest", &mut problems);
         let doc = measured.as_ref().and_then(|_| self.document(&r, &mut problems));
+        base.flawed |= problems.errors() > 0;
         for p in problems.into_vec() {
             self.push(p);
         }
@@ -396,6 +405,7 @@ impl Walker<'_> {
             config: Some(config),
             layers,
             broken: false,
+            document_errors: base.flawed,
         });
     }
 
@@ -423,6 +433,7 @@ impl Walker<'_> {
             platform: base.platform,
             manifest: mref,
             blobs,
+            document_errors: base.flawed,
         });
     }
 
@@ -437,6 +448,7 @@ impl Walker<'_> {
             manifest_media_type: media_type,
             platform: base.platform,
             broken: true,
+            document_errors: base.flawed,
             ..ImageNode::default()
         });
     }

@@ -127,6 +127,14 @@ impl Source for FileSource {
     }
 }
 
+/// The root document of a format that was refused (it leaves the root), as the reason the
+/// format cannot be told.
+fn refused_root(catalog: &Catalog) -> Option<String> {
+    ["index.json", "manifest.json"]
+        .iter()
+        .find_map(|n| catalog.refused(n).map(|r| format!("{n} {r}; refused")))
+}
+
 fn refused_note(catalog: &Catalog) -> String {
     let refused: Vec<String> = ["index.json", "manifest.json"]
         .iter()
@@ -165,6 +173,10 @@ fn detect(catalog: &Catalog, forced: Option<Format>) -> Result<Format, SourceErr
             }),
             None if is_oci => Ok(Format::OciLayout),
             None if has_manifest => Ok(Format::Dir),
+            None if refused_root(catalog).is_some() => Err(SourceError::UnknownFormat {
+                path: path(),
+                reason: refused_root(catalog).unwrap_or_default(),
+            }),
             None => Err(SourceError::UnknownFormat {
                 path: path(),
                 reason: format!(
@@ -197,6 +209,10 @@ fn detect(catalog: &Catalog, forced: Option<Format>) -> Result<Format, SourceErr
             },
         }),
         (None, Some(f)) => Ok(f),
+        (None, None) if refused_root(catalog).is_some() => Err(SourceError::UnknownFormat {
+            path: path(),
+            reason: refused_root(catalog).unwrap_or_default(),
+        }),
         (None, None) => Err(SourceError::UnknownFormat {
             path: path(),
             reason: format!(
