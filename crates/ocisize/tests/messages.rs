@@ -92,7 +92,8 @@ fn text_labelled_as_a_gzip_layer_is_not_called_a_plain_tar() {
     let new = ocisize::Digest::of(ocisize::Algorithm::Sha256, &text);
     let blobs = dir.path().join("blobs/sha256");
     std::fs::write(blobs.join(new.hex()), &text).unwrap();
-    for m in ["ba771aa8f8177c05832bd9394bf29e51f1c89fccca23e84d89ab0d8d840efc92"] {
+    {
+        let m = "ba771aa8f8177c05832bd9394bf29e51f1c89fccca23e84d89ab0d8d840efc92";
         let s = std::fs::read_to_string(blobs.join(m)).unwrap();
         let s = s
             .replace(old, &new.hex())
