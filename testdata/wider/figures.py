@@ -147,12 +147,14 @@ def figures(runs):
         "case": 10,
         "skopeo": skopeo(runs, "case10.skopeo"),
         "podman": podman(runs, "case10.podman", "pull"),
+        "podman_load": podman(runs, "case10.podman_load", "load"),
         "containerd": ctr(runs, "case10.ctr", "case10.ctr.import", v2s2),
     }
     f["testdata/corpus/tiny.ctr.export-from-docker-archive.tar"] = {
         "case": 10,
         "skopeo": {"inspect": outcome(runs["case10.ctr_export.skopeo"])},
         "podman": podman(runs, "case10.ctr_export.podman", "pull"),
+        "podman_load": podman(runs, "case10.ctr_export.podman_load", "load"),
     }
 
     df = {"case": 9, "docker": docker(runs, "case9.docker")}

@@ -178,12 +178,17 @@ rec case10.skopeo.raw skopeo inspect --raw "oci:$V:latest"
 rec case10.skopeo skopeo inspect "oci:$V:latest"
 rec case10.podman.pull P v2s2 pull "oci:$V:latest"
 podman_figures case10.podman v2s2
+# without a reference podman takes the only manifest, whatever its media type
+rec case10.podman_load.load P v2s2-load load -i "$V"
+podman_figures case10.podman_load v2s2-load
 (cd "$V" && tar -cf "$WORK/v2s2.tar" oci-layout index.json blobs)
 rec case10.ctr.import ctr -a "$CSOCK" -n v2s2 images import --all-platforms "$WORK/v2s2.tar"
 ctr_figures case10.ctr v2s2
 rec case10.ctr_export.skopeo skopeo inspect "oci-archive:$C/tiny.ctr.export-from-docker-archive.tar:latest"
 rec case10.ctr_export.podman.pull P v2s2-ctr pull "oci-archive:$C/tiny.ctr.export-from-docker-archive.tar:latest"
 podman_figures case10.ctr_export.podman v2s2-ctr
+rec case10.ctr_export.podman_load.load P v2s2-ctr-load load -i $C/tiny.ctr.export-from-docker-archive.tar
+podman_figures case10.ctr_export.podman_load v2s2-ctr-load
 
 stop_containerd
 python3 "$HERE/assemble.py" "$RUNS" >"$WORK/reference.json"
