@@ -4,7 +4,7 @@
 use ocisize_digest::{chain_ids, Digest};
 use ocisize_source::verify::{self, CheckedLayer};
 use ocisize_source::walk::{ArtifactNode, ImageNode};
-use ocisize_source::{BlobRef, Catalog, Problem, ProblemKind, Problems, Source};
+use ocisize_source::{BlobRef, Catalog, Problem, ProblemKind, Problems, Runtime, Source};
 use ocisize_spec::{parse_json, DocumentKind, ImageConfig, MediaType};
 
 use crate::report::{
@@ -146,7 +146,7 @@ impl Ctx<'_> {
         let image_id = config_blob
             .map(|c| c.0)
             .or_else(|| node.config.as_ref().and_then(BlobRef::expected_digest));
-        let podman_refuses = self.podman_refuses(&node);
+        let (podman_refuses, containerd_refuses) = self.refusals(&node);
         // containers/image's docker-archive reader lists each layer by its diffID and the
         // size it measured (`docker/internal/tarfile/src.go`, `prepareLayerData`): the
         // uncompressed size of a compressed member, and the tar header's size — 0 — for a
@@ -179,6 +179,7 @@ impl Ctx<'_> {
             layers: &layers,
             podman_layers: podman_layers.as_deref(),
             podman_refuses,
+            containerd_refuses,
             broken: node.broken,
         };
         let (sizes, printed, runtime_digests) = sizes::compute(&inputs);
@@ -207,20 +208,41 @@ impl Ctx<'_> {
         }
     }
 
-    /// podman (containers/image `oci/layout`) reads only OCI manifests from an OCI layout:
-    /// a Docker schema 2 manifest there is refused, so there is no podman figure.
-    fn podman_refuses(&mut self, node: &ImageNode) -> bool {
+    /// Which runtimes refuse the image from this source (warned about where no error says
+    /// so already): their figures are not given.
+    fn refusals(&mut self, node: &ImageNode) -> (bool, bool) {
+        let digest = node.manifest.as_ref().map(|m| m.descriptor.digest);
+        for r in node.refused_by.iter().filter(|r| !r.announced) {
+            let p = Problem::warning(
+                ProblemKind::RuntimeRefuses,
+                format!("{}; no {} figure is given", r.reason, runtime_name(r.runtime)),
+            )
+            .digest(digest);
+            self.push(p);
+        }
+        let refuses = |rt: Runtime| node.refused_by.iter().any(|r| r.runtime == rt);
+        self.reference_lookup_warning(node);
+        (refuses(Runtime::Podman), refuses(Runtime::Containerd))
+    }
+
+    /// containers/image finds `oci:DIR:REF` only among OCI manifests and indexes
+    /// (`oci/layout/oci_transport.go`, `getManifestDescriptor`): a Docker schema 2 manifest
+    /// in an OCI layout is "no descriptor found" for `podman pull` and `skopeo` with a
+    /// reference, while `podman load` of the layout (no reference: the only descriptor) and
+    /// `ctr images import` read it.
+    fn reference_lookup_warning(&mut self, node: &ImageNode) {
         let docker = matches!(node.manifest_media_type, Some(MediaType::DockerManifest))
             || node.index.as_ref().and_then(|d| d.media_type.as_ref())
                 == Some(&MediaType::DockerList);
         if !(self.source.format().is_oci() && docker) {
-            return false;
+            return;
         }
         let digest = node.manifest.as_ref().map(|m| m.descriptor.digest);
         let mut p = Problem::warning(
             ProblemKind::RuntimeRefuses,
             format!(
-                "podman refuses a Docker schema 2 manifest{} in an OCI layout; no podman figure is given",
+                "podman pull and skopeo refuse oci:{}:REF for this image: containers/image looks a reference up only among OCI manifests and indexes, and this is a Docker schema 2 manifest{} (podman load of the layout reads it, with the figure given)",
+                self.catalog.path(),
                 digest.map(|d| format!(" ({d})")).unwrap_or_default()
             ),
         )
@@ -229,7 +251,6 @@ impl Ctx<'_> {
             p = p.member(&m.member);
         }
         self.push(p);
-        true
     }
 
     fn artifact(&mut self, node: ArtifactNode, images: &[ImageReport]) -> ArtifactReport {
@@ -269,6 +290,14 @@ impl Ctx<'_> {
             size: total,
             verified: self.errors_seen == errors_before && !node.document_errors,
         }
+    }
+}
+
+fn runtime_name(r: Runtime) -> &'static str {
+    match r {
+        Runtime::Docker => "docker",
+        Runtime::Podman => "podman",
+        Runtime::Containerd => "containerd",
     }
 }
 

@@ -240,7 +240,11 @@ fn repo_tags_the_runtimes_refuse() {
             "{path}: a problem names {bad}: {:#?}",
             r.problems
         );
-        assert!(!img.names.iter().any(|n| n.contains("UPPER")), "{path}: {:?}", img.names);
+        assert!(
+            !img.names.iter().any(|n| n.to_string().contains("UPPER")),
+            "{path}: {:?}",
+            img.names
+        );
         if let Some(row) = f["containerd"]["images"].get(0) {
             check_containerd(&path, img, row);
         }

@@ -55,7 +55,7 @@ pub use error::{MemberError, SourceError};
 pub use formats::{FileSource, Format};
 pub use limits::Limits;
 pub use measure::{measure_reader, MeasureWith, Measured, Tee};
-pub use model::{BlobRef, Role, Root, RootTarget, Roots, Source};
+pub use model::{BlobRef, Refusal, Role, Root, RootTarget, Roots, Runtime, Source};
 pub use ocisize_layer::Pipeline;
 pub use parallel::Parallelism;
 pub use problem::{Problem, ProblemKind, Problems, Severity};

@@ -53,6 +53,8 @@ pub struct ImageNode {
     pub broken: bool,
     /// The manifest (or the index that lists it) failed a check: size, digest.
     pub document_errors: bool,
+    /// Runtimes that refuse to load it from this source.
+    pub refused_by: Vec<crate::Refusal>,
 }
 
 /// An OCI artifact (a manifest that is not a container image: signatures, attestations,
@@ -144,6 +146,7 @@ pub fn spec_error_kind(e: &SpecError) -> ProblemKind {
 struct Base {
     /// A document on the way here failed a check.
     flawed: bool,
+    refused_by: Vec<crate::Refusal>,
     origin: String,
     names: Vec<Reference>,
     tags: Vec<String>,
@@ -167,6 +170,7 @@ pub fn walk(source: &dyn Source, limits: &Limits) -> Graph {
     for root in &roots.roots {
         let base = Base {
             flawed: false,
+            refused_by: root.refused_by.clone(),
             origin: root.origin.clone(),
             names: root.names.clone(),
             tags: root.tags.clone(),
@@ -176,6 +180,7 @@ pub fn walk(source: &dyn Source, limits: &Limits) -> Graph {
             RootTarget::Descriptor(d) => w.visit(d, base, 0, None),
             RootTarget::Document { member } => w.visit_document(member, base),
             RootTarget::Legacy { config, layers } => w.g.images.push(ImageNode {
+                refused_by: base.refused_by,
                 origin: base.origin,
                 names: base.names,
                 tags: base.tags,
@@ -406,6 +411,7 @@ impl Walker<'_> {
             layers,
             broken: false,
             document_errors: base.flawed,
+            refused_by: base.refused_by,
         });
     }
 
@@ -449,6 +455,7 @@ impl Walker<'_> {
             platform: base.platform,
             broken: true,
             document_errors: base.flawed,
+            refused_by: base.refused_by,
             ..ImageNode::default()
         });
     }

@@ -103,7 +103,19 @@ impl Source for FileSource {
 
     fn roots(&self, limits: &Limits) -> Roots {
         match self.format {
-            Format::OciLayout | Format::OciArchive => oci::roots(&self.catalog, limits),
+            Format::OciLayout | Format::OciArchive => {
+                let roots = oci::roots(&self.catalog, limits);
+                if roots.roots.is_empty()
+                    && roots.problems.is_empty()
+                    && self.catalog.contains("manifest.json")
+                {
+                    // An index that lists nothing beside a manifest.json: docker 25's
+                    // archive of an untagged image, which docker and podman load from
+                    // manifest.json.
+                    return docker_archive::roots(&self.catalog, limits, self.selection.as_ref());
+                }
+                roots
+            }
             Format::DockerArchive => {
                 docker_archive::roots(&self.catalog, limits, self.selection.as_ref())
             }
