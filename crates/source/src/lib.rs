@@ -36,6 +36,7 @@ mod arg;
 mod catalog;
 mod error;
 pub mod formats;
+mod graph;
 mod limits;
 mod measure;
 pub mod model;
