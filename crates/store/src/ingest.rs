@@ -19,7 +19,7 @@ use ocisize_spec::Descriptor;
 
 use crate::error::{IoContext, Result, StoreError};
 use crate::layout::{self, ingest_file};
-use crate::lock::{LockFile, SharedGc};
+use crate::lock::{LockFile, SharedGc, TryLock};
 use crate::Store;
 
 /// Buffer of the data file: large writes bypass it, small ones are gathered.
@@ -135,6 +135,15 @@ impl Store {
             _gc: gc,
         };
         if self.holds(expected)? {
+            // An ingest of this ref left by a writer that died after its commit's rename
+            // is of no use now; one that a live writer holds is left to it.
+            if w.dir.exists() {
+                match LockFile::try_exclusive_existing(&w.dir.join(layout::INGEST_LOCK))? {
+                    TryLock::Held => {}
+                    TryLock::Locked(_held) => remove_ingest(&w.dir),
+                    TryLock::NoFile => remove_ingest(&w.dir),
+                }
+            }
             return Ok(w);
         }
         layout::make_dir(&self.root().join(layout::INGEST))?;
