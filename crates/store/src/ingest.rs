@@ -8,19 +8,21 @@
 //! leaves its ingest behind, and the next writer with the same ref resumes it: it re-hashes
 //! what `data` holds and continues from its length, as containerd's `resumeStatus` does.
 
-use std::fs::{self, File, OpenOptions, Permissions};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use ocisize_digest::{Algorithm, Digest, Hasher};
-use ocisize_spec::Descriptor;
 
 use crate::error::{IoContext, Result, StoreError};
 use crate::layout::{self, ingest_file};
 use crate::lock::{LockFile, SharedGc, TryLock};
 use crate::Store;
+
+mod commit;
+
+pub use commit::Committed;
 
 /// Buffer of the data file: large writes bypass it, small ones are gathered.
 const WRITE_BUFFER: usize = 256 << 10;
@@ -40,32 +42,6 @@ pub struct IngestStatus {
     pub started_at: SystemTime,
     /// When bytes were last written through this writer, or when it was opened.
     pub updated_at: SystemTime,
-}
-
-/// A committed blob.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Committed {
-    /// Its digest.
-    pub digest: Digest,
-    /// Its size in bytes.
-    pub size: u64,
-    /// Whether the store held it already (the bytes written were checked and discarded).
-    pub existed: bool,
-}
-
-impl Committed {
-    /// A descriptor of the blob with `media_type`, for [`Store::set_names`].
-    pub fn descriptor(&self, media_type: &str) -> Descriptor {
-        Descriptor {
-            media_type: media_type.to_owned(),
-            digest: self.digest,
-            size: self.size,
-            urls: Vec::new(),
-            annotations: Default::default(),
-            platform: None,
-            artifact_type: None,
-        }
-    }
 }
 
 /// An open write of one blob; see [`Store::writer`].
@@ -282,112 +258,6 @@ impl Writer {
         Ok(())
     }
 
-    /// Commit the blob: fsync, check the size and digest (`expected`, else those the writer
-    /// was opened with, else none: the blob is stored under the digest of what was
-    /// written), make it read-only, rename it into `blobs/`, fsync the directory, remove
-    /// the ingest.
-    ///
-    /// When the store holds the blob already, the ingest is discarded and the commit
-    /// succeeds (`existed`). On a size or digest mismatch nothing is committed, the ingest
-    /// is removed, and the error names the ref, what was expected and what was found.
-    pub fn commit(mut self, expected: Option<(Digest, u64)>) -> Result<Committed> {
-        self.finished = true;
-        let expected = expected.or(self.expected);
-        let reference = std::mem::take(&mut self.reference);
-        if let Some(found) = self.overrun {
-            remove_ingest(&self.dir);
-            let expected = expected.map_or(0, |(_, s)| s);
-            return Err(StoreError::SizeMismatch { reference, expected, found });
-        }
-        let data = self.dir.join(ingest_file::DATA);
-        let file = match self.sink.take() {
-            Some(sink) => {
-                let file = sink
-                    .into_inner()
-                    .map_err(|e| StoreError::io("write", &data, e.into_error()))?;
-                file.sync_all().at("fsync", &data)?;
-                let len = file.metadata().at("stat", &data)?.len();
-                if len != self.offset {
-                    remove_ingest(&self.dir);
-                    return Err(StoreError::IngestChanged {
-                        reference,
-                        path: data,
-                        expected: self.offset,
-                        found: len,
-                    });
-                }
-                Some(file)
-            }
-            None => None,
-        };
-        let size = self.offset;
-        if let Some((_, want)) = expected {
-            if size != want {
-                remove_ingest(&self.dir);
-                return Err(StoreError::SizeMismatch { reference, expected: want, found: size });
-            }
-        }
-        let hasher = std::mem::replace(&mut self.hasher, Hasher::new(Algorithm::Sha256));
-        let mut digest = hasher.finalize();
-        if let Some((want, _)) = expected {
-            if want.algorithm() != digest.algorithm() {
-                digest = match &file {
-                    Some(_) => rehash(&data, want.algorithm())?,
-                    // Nothing on disk to re-hash: the bytes were only hashed as opened.
-                    None => {
-                        return Err(StoreError::DigestMismatch {
-                            reference,
-                            expected: want,
-                            found: digest,
-                        })
-                    }
-                };
-            }
-            if digest != want {
-                remove_ingest(&self.dir);
-                return Err(StoreError::DigestMismatch {
-                    reference,
-                    expected: want,
-                    found: digest,
-                });
-            }
-        }
-        let target = layout::blob_path(&self.root, &digest);
-        let Some(file) = file else {
-            // Opened on a blob the store held: the bytes matched it.
-            return match fs::symlink_metadata(&target) {
-                Ok(_) => Ok(Committed { digest, size, existed: true }),
-                Err(_) => Err(StoreError::BlobNotFound { digest }),
-            };
-        };
-        let alg_dir = layout::alg_dir(&self.root, digest.algorithm());
-        if layout::make_dir(&alg_dir)? {
-            layout::sync_dir(&self.root.join(layout::BLOBS))?;
-        }
-        if fs::symlink_metadata(&target).is_ok() {
-            remove_ingest(&self.dir);
-            return Ok(Committed { digest, size, existed: true });
-        }
-        // Read-only and stamped with the commit time before it becomes visible (containerd
-        // chmods and sets the times after the rename).
-        file.set_permissions(Permissions::from_mode(0o444)).at("chmod", &data)?;
-        let _ = file.set_modified(SystemTime::now());
-        drop(file);
-        fs::rename(&data, &target).at("rename", &data)?;
-        layout::sync_dir(&alg_dir)?;
-        remove_ingest(&self.dir);
-        Ok(Committed { digest, size, existed: false })
-    }
-
-    /// Give the write up and remove its ingest.
-    pub fn abort(mut self) {
-        self.finished = true;
-        self.sink = None;
-        if self._ingest_lock.is_some() {
-            remove_ingest(&self.dir);
-        }
-    }
-
     fn too_long(&mut self, attempted: u64) -> io::Error {
         self.overrun = Some(attempted);
         let expected = self.expected.map_or(0, |(_, s)| s);
@@ -459,13 +329,6 @@ fn read_small(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
     let mut v = Vec::new();
     f.take(limit + 1).read_to_end(&mut v).at("read", path)?;
     Ok((v.len() as u64 <= limit).then_some(v))
-}
-
-fn rehash(path: &Path, algorithm: Algorithm) -> Result<Digest> {
-    let f = File::open(path).at("open", path)?;
-    let mut r = ocisize_digest::HashingReader::new(f, algorithm);
-    io::copy(&mut r, &mut io::sink()).at("read", path)?;
-    Ok(r.finish().0)
 }
 
 /// Remove an ingest directory the way containerd's `Abort` does: rename it aside first, so

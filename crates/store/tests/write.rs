@@ -301,3 +301,21 @@ fn open_and_create() {
     let e = Store::open(&busy).unwrap_err();
     assert!(e.to_string().contains("imageLayoutVersion \"2.0.0\""), "{e}");
 }
+
+#[test]
+fn a_failed_writer_of_a_stored_blob_leaves_the_ingest_of_its_ref_alone() {
+    let (_d, store) = new_store();
+    let stored = write_blob(&store, "stored", &bytes(9, 1000), 1000);
+    let other = bytes(10, 50_000);
+    // A writer of the ref "r" is busy...
+    let mut busy = store.writer("r", None).unwrap();
+    busy.write_all(&other[..20_000]).unwrap();
+    // ...when another writer with the same ref opens on a stored blob (no wait: it needs no
+    // ingest) and fails.
+    let mut failing = store.writer("r", Some((stored.digest, 1000))).unwrap();
+    failing.write_all(&bytes(11, 1000)).unwrap();
+    assert!(matches!(failing.commit(None), Err(StoreError::DigestMismatch { .. })));
+    busy.write_all(&other[20_000..]).unwrap();
+    let c = busy.commit(Some((sha256(&other), 50_000))).unwrap();
+    assert_eq!(read_blob(&store, &c.digest), other);
+}
