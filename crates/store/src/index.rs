@@ -66,9 +66,10 @@ pub(crate) fn write_index(root: &Path, index: &ImageIndex) -> Result<()> {
 }
 
 impl Store {
-    /// `index.json` as it is, read under the shared index lock.
+    /// `index.json` as it is, read under the shared index lock (a store the caller may
+    /// only read is read without it when it has no lock file yet).
     pub fn index(&self) -> Result<ImageIndex> {
-        let _lock = LockFile::shared(&self.root().join(layout::INDEX_LOCK))?;
+        let _lock = LockFile::shared_for_reading(&self.root().join(layout::INDEX_LOCK))?;
         read_index(self.root())
     }
 

@@ -19,7 +19,7 @@ use crate::layout;
 /// A held advisory lock; released on drop.
 #[derive(Debug)]
 pub(crate) struct LockFile {
-    _file: File,
+    _file: Option<File>,
 }
 
 /// What [`LockFile::try_exclusive_existing`] found.
@@ -55,12 +55,39 @@ impl LockFile {
     fn acquire(path: &Path, mode: Mode) -> Result<LockFile> {
         let file = open_lock_file(path).at("open lock file", path)?;
         lock(&file, mode).at("lock", path)?;
-        Ok(LockFile { _file: file })
+        Ok(LockFile { _file: Some(file) })
     }
 
     /// A shared lock on `path`, waiting for it.
     pub(crate) fn shared(path: &Path) -> Result<LockFile> {
         Self::acquire(path, Mode::Shared)
+    }
+
+    /// A shared lock on `path` for a reader, which may not be allowed to write the store:
+    /// an existing lock file is locked through a read-only handle, and when there is none
+    /// and it cannot be made, the read goes ahead unlocked (every file it reads is replaced
+    /// whole, never changed in place, so it still sees whole files).
+    pub(crate) fn shared_for_reading(path: &Path) -> Result<LockFile> {
+        let file = match open_lock_file(path) {
+            Ok(f) => f,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
+                ) =>
+            {
+                match File::open(path) {
+                    Ok(f) => f,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                        return Ok(LockFile { _file: None })
+                    }
+                    Err(e) => return Err(StoreError::io("open lock file", path, e)),
+                }
+            }
+            Err(e) => return Err(StoreError::io("open lock file", path, e)),
+        };
+        file.lock_shared().at("lock", path)?;
+        Ok(LockFile { _file: Some(file) })
     }
 
     /// An exclusive lock on `path`, waiting for it.
@@ -76,7 +103,7 @@ impl LockFile {
             Err(e) => return Err(StoreError::io("open lock file", path, e)),
         };
         match file.try_lock() {
-            Ok(()) => Ok(TryLock::Locked(LockFile { _file: file })),
+            Ok(()) => Ok(TryLock::Locked(LockFile { _file: Some(file) })),
             Err(fs::TryLockError::WouldBlock) => Ok(TryLock::Held),
             Err(fs::TryLockError::Error(e)) => Err(StoreError::io("lock", path, e)),
         }
@@ -102,7 +129,7 @@ impl LockFile {
             let held = file.metadata().at("stat", &path)?;
             match fs::metadata(&path) {
                 Ok(now) if now.dev() == held.dev() && now.ino() == held.ino() => {
-                    return Ok(LockFile { _file: file });
+                    return Ok(LockFile { _file: Some(file) });
                 }
                 Ok(_) => continue,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,

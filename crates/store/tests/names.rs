@@ -96,3 +96,47 @@ fn a_damaged_index_is_a_typed_error() {
     assert!(matches!(e, StoreError::Index { .. }), "{e}");
     assert!(e.to_string().starts_with("invalid index "), "{e}");
 }
+
+/// Set in the child: a read-only store to read.
+const READ_ONLY_STORE: &str = "OCISIZE_STORE_TEST_READ_ONLY_STORE";
+
+#[test]
+fn a_read_only_store_can_be_read() {
+    if let Some(root) = std::env::var_os(READ_ONLY_STORE) {
+        let store = Store::open(&root).unwrap();
+        assert!(fs::write(store.root().join("probe"), "x").is_err(), "the store is writable");
+        assert_eq!(store.names().unwrap().len(), 1);
+        assert!(store.fsck_blobs().unwrap().is_clean());
+        assert!(store.writer("w", None).is_err());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for with_lock_file in [true, false] {
+        let root = dir.path().join(format!("s{with_lock_file}"));
+        let store = Store::create(&root).unwrap();
+        let a = write_blob(&store, "a", &bytes(1, 300), 300);
+        store.set_names(&[(name("x"), a.descriptor(media_type::OCI_MANIFEST))]).unwrap();
+        if !with_lock_file {
+            fs::remove_file(root.join(".lock")).unwrap();
+        }
+        // The child sees the store through a read-only bind mount, in a mount namespace
+        // of its own.
+        let script = r#"mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@""#;
+        let exe = std::env::current_exe().unwrap();
+        let out = std::process::Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c", script])
+            .arg(&root)
+            .arg(&exe)
+            .args(["a_read_only_store_can_be_read", "--exact", "--test-threads=1"])
+            .env(READ_ONLY_STORE, &root)
+            .output()
+            .expect("unshare (util-linux) is needed for this test");
+        assert!(
+            out.status.success(),
+            "with_lock_file {with_lock_file}: {}\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
