@@ -25,7 +25,7 @@ pub struct Committed {
 }
 
 impl Committed {
-    /// A descriptor of the blob with `media_type`, for [`Store::set_names`].
+    /// A descriptor of the blob with `media_type`, for [`Store::set_names`](crate::Store::set_names).
     pub fn descriptor(&self, media_type: &str) -> Descriptor {
         Descriptor {
             media_type: media_type.to_owned(),
