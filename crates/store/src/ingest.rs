@@ -193,6 +193,14 @@ impl Writer {
                 return Ok(false);
             }
         }
+        // Bytes written for another digest under the same ref (another source with a member
+        // of the same name) would only make the commit fail.
+        let expected_path = self.dir.join(ingest_file::EXPECTED);
+        if let (Some((want, _)), Some(had)) = (self.expected, read_small(&expected_path, 200)?) {
+            if had != want.to_string().as_bytes() {
+                return Ok(false);
+            }
+        }
         let data = self.dir.join(ingest_file::DATA);
         let mut file = match OpenOptions::new().read(true).write(true).open(&data) {
             Ok(f) => f,
@@ -246,13 +254,14 @@ impl Writer {
         let total = self.dir.join(ingest_file::TOTAL);
         match self.expected {
             Some((_, size)) if size > 0 => {
-                fs::write(&total, size.to_string()).at("write", &total)?;
+                fs::write(&total, size.to_string()).at("write", &total)?
             }
-            _ => match fs::remove_file(&total) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(StoreError::io("remove", &total, e)),
-            },
+            _ => remove_if_there(&total)?,
+        }
+        let expected = self.dir.join(ingest_file::EXPECTED);
+        match self.expected {
+            Some((d, _)) => fs::write(&expected, d.to_string()).at("write", &expected)?,
+            None => remove_if_there(&expected)?,
         }
         self.sink = Some(BufWriter::with_capacity(WRITE_BUFFER, file));
         Ok(())
@@ -316,6 +325,14 @@ impl Drop for Writer {
                 stamp.as_bytes(),
             );
         }
+    }
+}
+
+fn remove_if_there(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StoreError::io("remove", path, e)),
     }
 }
 

@@ -44,6 +44,9 @@ pub(crate) mod ingest_file {
     pub(crate) const UPDATED_AT: &str = "updatedat";
     /// The expected size in decimal, no newline; only written when it is known and > 0.
     pub(crate) const TOTAL: &str = "total";
+    /// ocisize's addition (containerd has a TODO to store it): the expected digest, when
+    /// known, so that an ingest is only resumed for the same content.
+    pub(crate) const EXPECTED: &str = "expected";
 }
 
 /// The path of a blob: `blobs/<alg>/<hex>`.

@@ -136,8 +136,9 @@ impl Store {
     /// Open the store in `path`, making it first if the directory is missing or empty.
     pub fn open_or_create(path: impl AsRef<Path>) -> Result<Store> {
         match Store::open(path.as_ref()) {
-            Err(StoreError::NotFound { .. }) => init(path.as_ref(), true),
-            Err(StoreError::NotALayout { .. }) if is_empty_dir(path.as_ref())? => {
+            // `init` decides under the store's lock, so a store another process is making
+            // at this moment is waited for rather than mistaken for a foreign directory.
+            Err(StoreError::NotFound { .. } | StoreError::NotALayout { .. }) => {
                 init(path.as_ref(), true)
             }
             r => r,
@@ -216,16 +217,22 @@ fn init(path: &Path, allow_existing: bool) -> Result<Store> {
         }
     }
     let root = path.canonicalize().at("resolve", path)?;
-    if !root.join(layout::OCI_LAYOUT).exists() && !is_empty_dir(&root)? {
+    // Refuse a directory of other things before writing a lock file into it. The listing
+    // comes first: a concurrent `init` writes `oci-layout` before anything else, so if the
+    // listing saw its files, `oci-layout` is seen after it.
+    if !is_empty_dir(&root)? && !root.join(layout::OCI_LAYOUT).exists() {
         return Err(not_a_layout(&root, "the directory is not empty and has no oci-layout"));
     }
     let _lock = LockFile::exclusive(&root.join(layout::INDEX_LOCK))?;
-    // Under the lock, a store made meanwhile by another process is seen whole.
+    // Under the lock, a store made meanwhile by another process is seen whole (it writes
+    // `oci-layout` first); the check above may have seen only part of it.
     if root.join(layout::OCI_LAYOUT).exists() {
         if !allow_existing {
             return Err(StoreError::AlreadyExists { path: root });
         }
         check_layout(&root)?;
+    } else if !is_empty_dir(&root)? {
+        return Err(not_a_layout(&root, "the directory is not empty and has no oci-layout"));
     } else {
         layout::write_atomic(&root, layout::OCI_LAYOUT, layout::OCI_LAYOUT_CONTENT)?;
     }
@@ -244,6 +251,19 @@ fn init(path: &Path, allow_existing: bool) -> Result<Store> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn handles_can_move_to_other_threads() {
+        fn send<T: Send>() {}
+        send::<Store>();
+        send::<Writer>();
+        send::<BlobReader>();
+        send::<Lease>();
+        send::<StoreError>();
+        fn sync<T: Sync>() {}
+        sync::<Store>();
+        sync::<StoreError>();
+    }
 
     #[test]
     fn default_path_follows_the_environment() {

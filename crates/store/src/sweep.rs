@@ -214,6 +214,7 @@ fn latest_change(dir: &Path) -> Option<SystemTime> {
         ingest_file::STARTED_AT,
         ingest_file::REF,
         ingest_file::TOTAL,
+        ingest_file::EXPECTED,
         layout::INGEST_LOCK,
     ] {
         if let Ok(t) = fs::metadata(dir.join(name)).and_then(|m| m.modified()) {

@@ -92,7 +92,12 @@ fn processes_write_one_store_at_once() {
     let children: Vec<_> = (0..PROCESSES)
         .map(|w| {
             Command::new(&exe)
-                .args(["processes_write_one_store_at_once", "--exact", "--test-threads=1"])
+                .args([
+                    "processes_write_one_store_at_once",
+                    "--exact",
+                    "--test-threads=1",
+                    "--nocapture",
+                ])
                 .env(CHILD_STORE, &root)
                 .env(CHILD_WORKER, w.to_string())
                 .env(CHILD_START, &go)

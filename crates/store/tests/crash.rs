@@ -71,21 +71,29 @@ fn crash_safety() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::create(dir.path().join("s")).unwrap();
     let exe = std::env::current_exe().unwrap();
-    let (mut kills, mut exits, mut round) = (0usize, 0usize, 0u64);
-    let start = Instant::now();
-    while kills < KILLS {
-        assert!(round < 4 * KILLS as u64, "only {kills} of {round} children were killed");
-        let mut child = Command::new(&exe)
+    let spawn = |round: u64| {
+        Command::new(&exe)
             .args(["crash_safety", "--exact", "--test-threads=1"])
             .env(CHILD_STORE, store.root())
             .env(CHILD_ROUND, round.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
-            .unwrap();
-        // From start-up (nothing written yet) to past the end of a round's writes (about
-        // 0.2 s here, most of it fsyncs), so kills land everywhere and some runs finish.
-        std::thread::sleep(Duration::from_micros(1_000 + pick(round ^ 0xc0de, 260_000)));
+            .unwrap()
+    };
+    // Round 0 runs to the end: how long a round takes on this machine now (most of it
+    // fsyncs) is the window the kills are drawn from.
+    let start = Instant::now();
+    assert!(spawn(0).wait().unwrap().success());
+    let mut window = start.elapsed();
+    let (mut kills, mut exits, mut round) = (0usize, 0usize, 1u64);
+    while kills < KILLS {
+        assert!(round < 6 * KILLS as u64, "only {kills} of {round} children were killed");
+        let began = Instant::now();
+        let mut child = spawn(round);
+        // Anywhere from start-up (nothing written yet) to the end of the round's writes.
+        let micros = u64::try_from(window.as_micros()).unwrap();
+        std::thread::sleep(Duration::from_micros(1_000 + pick(round ^ 0xc0de, micros)));
         let _ = child.kill();
         let status = child.wait().unwrap();
         match status.signal() {
@@ -93,6 +101,8 @@ fn crash_safety() {
             _ => {
                 assert!(status.success(), "round {round}: the child failed: {status}");
                 exits += 1;
+                // Rounds got faster (a shared blob is stored already): aim earlier.
+                window = window.min(began.elapsed().mul_f64(0.9));
             }
         }
         check(&store);

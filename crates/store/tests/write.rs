@@ -291,10 +291,14 @@ fn open_and_create() {
     let busy = dir.path().join("busy");
     fs::create_dir(&busy).unwrap();
     fs::write(busy.join("notes.txt"), "mine").unwrap();
-    let e = Store::open_or_create(&busy).unwrap_err();
-    assert!(e.to_string().ends_with("busy is not an OCI image layout: no oci-layout file"), "{e}");
-    let e = Store::create(&busy).unwrap_err();
-    assert!(e.to_string().contains("not empty and has no oci-layout"), "{e}");
+    for e in [Store::open_or_create(&busy).unwrap_err(), Store::create(&busy).unwrap_err()] {
+        assert!(
+            e.to_string().ends_with(
+                "busy is not an OCI image layout: the directory is not empty and has no oci-layout"
+            ),
+            "{e}"
+        );
+    }
     assert_eq!(fs::read_dir(&busy).unwrap().count(), 1, "nothing was written into it");
     fs::write(busy.join("oci-layout"), r#"{"imageLayoutVersion":"2.0.0"}"#).unwrap();
     fs::write(busy.join("index.json"), r#"{"schemaVersion":2,"manifests":[]}"#).unwrap();
@@ -318,4 +322,21 @@ fn a_failed_writer_of_a_stored_blob_leaves_the_ingest_of_its_ref_alone() {
     busy.write_all(&other[20_000..]).unwrap();
     let c = busy.commit(Some((sha256(&other), 50_000))).unwrap();
     assert_eq!(read_blob(&store, &c.digest), other);
+}
+
+#[test]
+fn an_ingest_is_resumed_only_for_the_same_digest() {
+    let (_d, store) = new_store();
+    // Two sources with a member of the same name and size but other bytes.
+    let (one, two) = (bytes(12, 8000), bytes(13, 8000));
+    let mut w = store.writer("x/layer.tar", Some((sha256(&one), 8000))).unwrap();
+    w.write_all(&one[..5000]).unwrap();
+    drop(w);
+    let dir = store.root().join("ingest").join(sha256(b"x/layer.tar").hex());
+    assert_eq!(fs::read_to_string(dir.join("expected")).unwrap(), sha256(&one).to_string());
+    let mut w = store.writer("x/layer.tar", Some((sha256(&two), 8000))).unwrap();
+    assert_eq!(w.offset(), 0, "the other digest's bytes are not resumed");
+    w.skip_written_prefix();
+    w.write_all(&two).unwrap();
+    assert_eq!(w.commit(None).unwrap().digest, sha256(&two));
 }
