@@ -35,6 +35,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod files;
 mod pipeline;
 mod tar;
 
@@ -47,18 +48,30 @@ use pipeline::{pump_serial, read_for_inflater, Sink, Stop};
 use serde::Serialize;
 pub use tar::{TarError, TarStats, TarWalker};
 
-/// Resource limits for one layer.
+/// What measuring one layer may cost, and what it records.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Stop decompressing after this many bytes (a decompression bomb guard). Default 64 GiB.
     pub max_uncompressed_bytes: u64,
     /// Most tar entries in one layer. Default 10,000,000.
     pub max_entries: u64,
+    /// Also record every entry's path, kind and size ([`LayerFacts::files`]) for the
+    /// cross-layer accounting of [`files`]. Off by default: the walk then keeps nothing per
+    /// entry beyond the overlay2 path map.
+    pub files: bool,
+    /// Bytes of a layer's file list kept in memory before sorted runs of it spill to an
+    /// unlinked temporary file. Default 32 MiB.
+    pub max_file_list_memory: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_uncompressed_bytes: 64 << 30, max_entries: 10_000_000 }
+        Limits {
+            max_uncompressed_bytes: 64 << 30,
+            max_entries: 10_000_000,
+            files: false,
+            max_file_list_memory: 32 << 20,
+        }
     }
 }
 
@@ -76,6 +89,10 @@ pub struct LayerFacts {
     /// The tar walk's outcome. A blob that is not a tar (a config, say) is `Err` here,
     /// which is not an error of [`measure`].
     pub tar: Result<TarStats, TarError>,
+    /// Every entry of the tar, when [`Limits::files`] asked for it and the tar is valid; an
+    /// error when its temporary file failed.
+    #[serde(skip)]
+    pub files: Option<Result<files::FileList, files::FilesError>>,
 }
 
 /// Why a layer could not be measured.
@@ -263,12 +280,16 @@ fn facts(
     limits: &Limits,
 ) -> Result<LayerFacts, LayerError> {
     match result {
-        Ok((sink, total)) => Ok(LayerFacts {
-            compression,
-            uncompressed_size: total,
-            diff_id: sink.hasher.finalize(),
-            tar: sink.walker.finish(),
-        }),
+        Ok((sink, total)) => {
+            let (tar, files) = sink.walker.finish_with_files();
+            Ok(LayerFacts {
+                compression,
+                uncompressed_size: total,
+                diff_id: sink.hasher.finalize(),
+                tar,
+                files,
+            })
+        }
         Err(Stop::TooLarge) => Err(LayerError::TooLarge { limit: limits.max_uncompressed_bytes }),
         Err(Stop::Worker) => {
             Err(LayerError::Io(io::Error::other("the hashing thread stopped unexpectedly")))

@@ -138,7 +138,10 @@ pub(crate) struct Sink {
 
 impl Sink {
     fn new(limits: &Limits) -> Self {
-        Sink { hasher: Hasher::new(Algorithm::Sha256), walker: TarWalker::new(limits.max_entries) }
+        let walker = TarWalker::new(limits.max_entries);
+        let walker =
+            if limits.files { walker.record_files(limits.max_file_list_memory) } else { walker };
+        Sink { hasher: Hasher::new(Algorithm::Sha256), walker }
     }
 
     fn update(&mut self, chunk: &[u8]) {

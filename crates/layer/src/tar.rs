@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::files::{FileList, FilesError, Kind, Recorder};
+
 const BLOCK: usize = 512;
 /// Largest PAX or GNU long-name body kept in memory.
 const MAX_META: u64 = 1 << 20;
@@ -130,6 +132,8 @@ pub struct TarWalker {
     paths: HashMap<String, usize>,
     /// Inode sizes.
     inodes: Vec<u64>,
+    /// Every entry, for the cross-layer file accounting, when asked for.
+    files: Option<Recorder>,
 }
 
 fn octal(field: &[u8]) -> Option<u64> {
@@ -202,7 +206,15 @@ impl TarWalker {
             pending: Overrides::default(),
             paths: HashMap::new(),
             inodes: Vec::new(),
+            files: None,
         }
+    }
+
+    /// Also record every entry in a [`FileList`] (see [`crate::files`]), keeping up to
+    /// `memory` bytes of it in memory before sorted runs spill to a temporary file.
+    pub fn record_files(mut self, memory: u64) -> Self {
+        self.files = Some(Recorder::new(memory));
+        self
     }
 
     /// Feed the next chunk of the uncompressed stream.
@@ -354,6 +366,9 @@ impl TarWalker {
         let base = path.rsplit('/').next().unwrap_or("");
         // Go's archive/tar reads no body for header-only types, whatever their size says.
         let header_only = matches!(kind, b'1' | b'2' | b'3' | b'4' | b'5' | b'6');
+        if let Some(files) = self.files.as_mut() {
+            record(files, &path, base, kind, size, &link);
+        }
         match kind {
             b'0' | 0 | b'7' => {
                 if base == ".wh..wh..opq" {
@@ -452,6 +467,24 @@ impl TarWalker {
 
     /// End of the stream: the statistics, or why the stream is not a complete tar.
     pub fn finish(self) -> Result<TarStats, TarError> {
+        self.finish_with_files().0
+    }
+
+    /// [`TarWalker::finish`], and the file list when one was recorded and the tar is valid.
+    #[allow(clippy::type_complexity)]
+    pub fn finish_with_files(
+        mut self,
+    ) -> (Result<TarStats, TarError>, Option<Result<FileList, FilesError>>) {
+        let files = self.files.take();
+        let stats = self.finish_stats();
+        let files = match (&stats, files) {
+            (Ok(_), Some(r)) => Some(r.finish()),
+            _ => None,
+        };
+        (stats, files)
+    }
+
+    fn finish_stats(self) -> Result<TarStats, TarError> {
         match self.state {
             State::Failed(e) => Err(e),
             State::End => Ok(self.finalize()),
@@ -478,5 +511,37 @@ impl TarWalker {
         }
         stats.docker_overlay2_size = total;
         stats
+    }
+}
+
+/// Record one entry for the file accounting. Whiteouts are recognized by name whatever their
+/// type, as moby's `UnpackLayer` does (`pkg/archive/diff.go`); other `.wh..wh.` names are
+/// aufs metadata, skipped there too. The root directory itself is no entry.
+fn record(files: &mut Recorder, path: &str, base: &str, kind: u8, size: u64, link: &str) {
+    let parent = path.rfind('/').map_or("", |i| &path[..i]);
+    if base == ".wh..wh..opq" {
+        files.record(parent, Kind::Opaque, 0, "");
+        return;
+    }
+    if base.starts_with(".wh..wh.") || path.starts_with(".wh..wh.") {
+        return;
+    }
+    if let Some(name) = base.strip_prefix(".wh.") {
+        if !name.is_empty() {
+            let target =
+                if parent.is_empty() { name.to_owned() } else { format!("{parent}/{name}") };
+            files.record(&target, Kind::Whiteout, 0, "");
+        }
+        return;
+    }
+    if path.is_empty() {
+        return;
+    }
+    match kind {
+        b'0' | 0 | b'7' => files.record(path, Kind::File, size, ""),
+        b'1' => files.record(path, Kind::Hardlink, 0, &clean(link)),
+        b'2' => files.record(path, Kind::Symlink, 0, link),
+        b'5' => files.record(path, Kind::Dir, 0, ""),
+        _ => files.record(path, Kind::Other, 0, ""),
     }
 }
