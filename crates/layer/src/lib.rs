@@ -36,6 +36,7 @@
 #![deny(missing_docs)]
 
 pub mod files;
+mod header;
 mod pipeline;
 mod tar;
 

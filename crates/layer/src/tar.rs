@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::files::{FileList, FilesError, Kind, Recorder};
+use crate::files::{record_entry, FileList, FilesError, Recorder};
+use crate::header::{cstr, numeric, octal};
 
 const BLOCK: usize = 512;
 /// Largest PAX or GNU long-name body kept in memory.
@@ -134,50 +135,6 @@ pub struct TarWalker {
     inodes: Vec<u64>,
     /// Every entry, for the cross-layer file accounting, when asked for.
     files: Option<Recorder>,
-}
-
-fn octal(field: &[u8]) -> Option<u64> {
-    // Octal digits, possibly led by spaces and ended by NUL or space (GNU, BSD and Go accept
-    // both). A field of only NULs/spaces is zero.
-    let s: Vec<u8> = field
-        .iter()
-        .copied()
-        .skip_while(|&c| c == b' ')
-        .take_while(|&c| c != 0 && c != b' ')
-        .collect();
-    if s.is_empty() {
-        return Some(0);
-    }
-    let mut v: u64 = 0;
-    for c in s {
-        if !(b'0'..=b'7').contains(&c) {
-            return None;
-        }
-        v = v.checked_mul(8)?.checked_add(u64::from(c - b'0'))?;
-    }
-    Some(v)
-}
-
-/// A numeric field: octal, or GNU base-256 when the high bit of the first byte is set.
-fn numeric(field: &[u8]) -> Option<u64> {
-    match field.first() {
-        Some(&b) if b & 0x80 != 0 => {
-            if b & 0x40 != 0 {
-                return None; // negative
-            }
-            let mut v: u64 = u64::from(b & 0x3f);
-            for &c in &field[1..] {
-                v = v.checked_mul(256)?.checked_add(u64::from(c))?;
-            }
-            Some(v)
-        }
-        _ => octal(field),
-    }
-}
-
-fn cstr(field: &[u8]) -> String {
-    let end = field.iter().position(|&c| c == 0).unwrap_or(field.len());
-    String::from_utf8_lossy(&field[..end]).into_owned()
 }
 
 /// Normalize an entry path: `./a/b/` and `a/b` are the same file, and `..` stops at the
@@ -367,7 +324,7 @@ impl TarWalker {
         // Go's archive/tar reads no body for header-only types, whatever their size says.
         let header_only = matches!(kind, b'1' | b'2' | b'3' | b'4' | b'5' | b'6');
         if let Some(files) = self.files.as_mut() {
-            record(files, &path, base, kind, size, &link);
+            record_entry(files, &path, base, kind, size, &link);
         }
         match kind {
             b'0' | 0 | b'7' => {
@@ -511,37 +468,5 @@ impl TarWalker {
         }
         stats.docker_overlay2_size = total;
         stats
-    }
-}
-
-/// Record one entry for the file accounting. Whiteouts are recognized by name whatever their
-/// type, as moby's `UnpackLayer` does (`pkg/archive/diff.go`); other `.wh..wh.` names are
-/// aufs metadata, skipped there too. The root directory itself is no entry.
-fn record(files: &mut Recorder, path: &str, base: &str, kind: u8, size: u64, link: &str) {
-    let parent = path.rfind('/').map_or("", |i| &path[..i]);
-    if base == ".wh..wh..opq" {
-        files.record(parent, Kind::Opaque, 0, "");
-        return;
-    }
-    if base.starts_with(".wh..wh.") || path.starts_with(".wh..wh.") {
-        return;
-    }
-    if let Some(name) = base.strip_prefix(".wh.") {
-        if !name.is_empty() {
-            let target =
-                if parent.is_empty() { name.to_owned() } else { format!("{parent}/{name}") };
-            files.record(&target, Kind::Whiteout, 0, "");
-        }
-        return;
-    }
-    if path.is_empty() {
-        return;
-    }
-    match kind {
-        b'0' | 0 | b'7' => files.record(path, Kind::File, size, ""),
-        b'1' => files.record(path, Kind::Hardlink, 0, &clean(link)),
-        b'2' => files.record(path, Kind::Symlink, 0, link),
-        b'5' => files.record(path, Kind::Dir, 0, ""),
-        _ => files.record(path, Kind::Other, 0, ""),
     }
 }

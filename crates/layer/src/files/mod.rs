@@ -44,6 +44,7 @@ mod record;
 
 pub use diff::{diff, Change, DiffCounts};
 pub use overlay::{DiveFigures, Overlay, Survivor, Waste, WastedPath};
+pub(crate) use record::record_entry;
 pub use record::{Entry, FileList, Recorder};
 
 use serde::Serialize;

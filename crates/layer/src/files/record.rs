@@ -383,3 +383,47 @@ impl Entries {
         Ok(std::mem::replace(head, next))
     }
 }
+
+/// Record one entry for the file accounting. Whiteouts are recognized by name whatever their
+/// type, as moby's `UnpackLayer` does (`pkg/archive/diff.go`); other `.wh..wh.` names are
+/// aufs metadata, skipped there too. The root directory itself is no entry.
+pub(crate) fn record_entry(
+    files: &mut Recorder,
+    path: &str,
+    base: &str,
+    kind: u8,
+    size: u64,
+    link: &str,
+) {
+    let parent = path.rfind('/').map_or("", |i| &path[..i]);
+    if base == ".wh..wh..opq" {
+        files.record(parent, Kind::Opaque, 0, "");
+        return;
+    }
+    if base.starts_with(".wh..wh.") || path.starts_with(".wh..wh.") {
+        return;
+    }
+    if let Some(name) = base.strip_prefix(".wh.") {
+        if !name.is_empty() {
+            let target =
+                if parent.is_empty() { name.to_owned() } else { format!("{parent}/{name}") };
+            files.record(&target, Kind::Whiteout, 0, "");
+        }
+        return;
+    }
+    if path.is_empty() {
+        return;
+    }
+    match kind {
+        b'0' | 0 | b'7' => files.record(path, Kind::File, size, ""),
+        b'1' => files.record(
+            path,
+            Kind::Hardlink,
+            0,
+            &ocisize_spec::path::clean(link, ocisize_spec::path::AtRoot::Clamp).unwrap_or_default(),
+        ),
+        b'2' => files.record(path, Kind::Symlink, 0, link),
+        b'5' => files.record(path, Kind::Dir, 0, ""),
+        _ => files.record(path, Kind::Other, 0, ""),
+    }
+}
