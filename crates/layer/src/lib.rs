@@ -88,7 +88,7 @@ pub struct LayerFacts {
     /// layer's uncompressed tar archive").
     pub diff_id: Digest,
     /// The tar walk's outcome. A blob that is not a tar (a config, say) is `Err` here,
-    /// which is not an error of [`measure`].
+    /// which is not an error of [`measure_blob`].
     pub tar: Result<TarStats, TarError>,
     /// Every entry of the tar, when [`Limits::files`] asked for it and the tar is valid; an
     /// error when its temporary file failed.
