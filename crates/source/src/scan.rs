@@ -224,7 +224,8 @@ fn index_file(
         } else {
             continue;
         };
-        let limits = options.limits.layer.clone();
+        // Only the digest is wanted: no file list.
+        let limits = ocisize_layer::Limits { files: false, ..options.limits.layer.clone() };
         files.insert(name, member, |m| {
             // Comparing a duplicate needs its digest: measure both now (not teed).
             match &m.content {

@@ -4,8 +4,11 @@
 //! - [`Jittery`]: a reader that returns random short reads and `Interrupted` errors, as
 //!   tar-rs's tests do, to check that every parser handles them.
 //! - [`copy_dir`]: a recursive copy, for tests that damage a layout directory.
+//! - [`layers`]: independent models of stacked layers (dive's trees, an unpack into a map).
 #![deny(missing_docs)]
 #![allow(clippy::unwrap_used)]
+
+pub mod layers;
 
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
