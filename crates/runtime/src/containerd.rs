@@ -14,7 +14,15 @@
 //! - `unpacked_size` sums the usage of the committed snapshots of the image's chain IDs
 //!   (`ctr snapshots usage -b`: continuity's `DiskUsage` when committed);
 //! - shared and unique count blobs and snapshots: one used by more than one image of the
-//!   namespace is shared, so shared + unique = size + unpacked size.
+//!   namespace is shared, so shared + unique = size + unpacked size;
+//! - an image is every record that points at one image ID (the config's digest); the CRI's
+//!   `sha256:<id>` records are not names. When its records have different targets (an index
+//!   and one of its manifests), its figures are the first record's, as the CRI keeps the
+//!   first record's size, and the blobs of all count for the namespace total, `frees` and
+//!   the bytes on disk;
+//! - `frees`: the image's blobs no image of any namespace of the root uses (the content
+//!   store's files serve every namespace) and its snapshots no other image of the namespace
+//!   uses.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -82,11 +90,16 @@ struct Walk {
     stopped: Option<(Digest, String)>,
 }
 
-/// One image of a namespace: every record that points at one image ID.
+/// One image of a namespace: every record that points at one image ID. Its figures are
+/// the first record's (as the CRI keeps the first record's size); every record's blobs
+/// count as the image's for what it shares, frees and holds on disk.
 struct Grouped {
     names: Vec<Reference>,
     image_id: Digest,
+    /// The first record's walk.
     walk: Walk,
+    /// The blobs of every record's walk, each once.
+    all_blobs: Vec<(Digest, u64)>,
     /// Committed snapshots found: (chain ID, usage, snapshot id).
     snapshots: Vec<(Digest, u64, u64)>,
     unpacked: Option<u64>,
@@ -124,7 +137,7 @@ pub(crate) fn open_namespaces(
     let mut global: HashMap<Digest, u32> = HashMap::new();
     for (_, images, _) in &namespaces {
         for i in images {
-            for (d, _) in &i.walk.blobs {
+            for (d, _) in &i.all_blobs {
                 *global.entry(*d).or_default() += 1;
             }
         }
@@ -182,8 +195,8 @@ fn group(
         if let Some(g) = out.iter_mut().find(|g| g.image_id == image_id) {
             g.names.extend(name);
             for b in &walk.blobs {
-                if !g.walk.blobs.iter().any(|(d, _)| *d == b.0) {
-                    g.walk.blobs.push(*b);
+                if !g.all_blobs.iter().any(|(d, _)| *d == b.0) {
+                    g.all_blobs.push(*b);
                 }
             }
             continue;
@@ -200,10 +213,12 @@ fn group(
             let missing = walk.chain.len() - snapshots.len();
             problems.push(Problem::PartlyUnpacked { image_id, missing });
         }
+        let all_blobs = walk.blobs.clone();
         out.push(Grouped {
             names: name.into_iter().collect(),
             image_id,
             walk,
+            all_blobs,
             snapshots,
             unpacked,
         });
@@ -349,7 +364,7 @@ fn figures(
     let (mut blob_size, mut snap_size): (HashMap<Digest, u64>, HashMap<Digest, u64>) =
         Default::default();
     for i in &images {
-        for (d, n) in &i.walk.blobs {
+        for (d, n) in &i.all_blobs {
             *blob_refs.entry(*d).or_default() += 1;
             blob_size.entry(*d).or_insert(*n);
         }
@@ -369,6 +384,8 @@ fn figures(
                 if blob_refs.get(d).copied().unwrap_or(0) > 1 {
                     shared = shared.saturating_add(*n);
                 }
+            }
+            for (d, n) in &i.all_blobs {
                 if global.get(d).copied().unwrap_or(0) <= 1 {
                     frees = frees.saturating_add(*n);
                 }
@@ -413,7 +430,7 @@ fn disk_usage(content: &Path, snap_root: &Path, images: &[Grouped]) -> Result<u6
     let mut du = DiskUsage::new();
     for i in images {
         let blobs =
-            i.walk.blobs.iter().map(|(d, _)| content.join(d.algorithm().name()).join(d.hex()));
+            i.all_blobs.iter().map(|(d, _)| content.join(d.algorithm().name()).join(d.hex()));
         let dirs =
             i.snapshots.iter().map(|(_, _, id)| snap_root.join("snapshots").join(id.to_string()));
         for p in blobs.chain(dirs) {

@@ -172,12 +172,14 @@ fn read_driver(
         }
         let dir = images_dir.join(&record.id);
         let config = read_config(&dir, &record, options)?;
-        let names = record
+        let mut names: Vec<Reference> = record
             .names
             .iter()
             .filter_map(|n| Reference::parse_normalized(n).ok())
             .map(Reference::with_default_tag)
             .collect();
+        names.sort();
+        names.dedup();
         let mut big_data = 0u64;
         for key in &record.big_data_names {
             let n = match record.big_data_sizes.get(key) {
