@@ -208,7 +208,12 @@ fn group(
                 reason: reason.clone(),
             });
         }
-        let (snapshots, unpacked) = unpacked(ns, &walk.chain, snaps, &options.snapshotter);
+        let (snapshots, unpacked) = if walk.stopped.is_some() && walk.chain.is_empty() {
+            // The layers are not known: neither is the unpacked size.
+            (Vec::new(), None)
+        } else {
+            unpacked(ns, &walk.chain, snaps, &options.snapshotter)
+        };
         if unpacked.is_none() && !snapshots.is_empty() {
             let missing = walk.chain.len() - snapshots.len();
             problems.push(Problem::PartlyUnpacked { image_id, missing });
