@@ -71,6 +71,9 @@ pub enum Error {
     /// A containerd database could not be read.
     #[error(transparent)]
     Containerd(#[from] ocisize_containerd::Error),
+    /// A content store could not be listed.
+    #[error(transparent)]
+    Source(#[from] Box<ocisize_source::SourceError>),
 }
 
 impl Error {

@@ -17,6 +17,9 @@
 //! Every image carries its image ID and its layers' chain IDs, which are the same in every
 //! store holding it (compressed digests are not).
 //!
+//! A containerd namespace is also an [`ocisize_source::Source`] ([`ContainerdSource`]): its
+//! content store holds the blobs, so the source model's walk and verification read it.
+//!
 //! ```
 //! use ocisize_runtime::{open, Kind, Options};
 //!
@@ -43,6 +46,7 @@
 #![deny(missing_docs)]
 
 mod containerd;
+mod content;
 mod docker;
 pub mod du;
 mod error;
@@ -54,6 +58,7 @@ mod storage;
 
 use std::path::{Path, PathBuf};
 
+pub use content::ContainerdSource;
 pub use error::Error;
 pub use model::{Kind, PodmanRule, Problem, RuleChoice, RuleEvidence, RuntimeImage, RuntimeStore};
 pub use ocisize_spec::JsonLimits;

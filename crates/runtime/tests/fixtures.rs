@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use ocisize_runtime::{open, Kind, Options, RuntimeStore};
+use ocisize_source::Source;
 
 fn testdata(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(p)
@@ -139,4 +140,34 @@ fn a_missing_blob_and_a_missing_snapshotter_are_reported_not_guessed() {
     let default = stores.iter().find(|s| s.namespace.as_deref() == Some("default")).unwrap();
     assert_eq!(default.images[0].unpacked_size, None, "no snapshotter database: not unpacked");
     assert!(default.problems.is_empty());
+}
+
+#[test]
+fn a_namespace_is_a_source_the_walk_reads() {
+    let (_dir, root) = root();
+    let options = ocisize_source::ScanOptions::default();
+    let source = ocisize_runtime::ContainerdSource::open(&root, "k8s.io", &options).unwrap();
+    let graph = ocisize_source::walk(&source, &options.limits);
+    assert!(graph.problems.as_slice().is_empty(), "{:?}", graph.problems);
+    assert_eq!(graph.images.len(), 1);
+    let stores = open(Kind::Containerd, &root, &Options::default()).unwrap();
+    let k8s = stores.iter().find(|s| s.namespace.as_deref() == Some("k8s.io")).unwrap();
+    assert_eq!(graph.images[0].layers.len(), k8s.images[0].chain_ids.len());
+    // Every blob of the image verifies against its descriptor, read from the content store.
+    let mut problems = ocisize_source::Problems::default();
+    let image = &graph.images[0];
+    for b in image.layers.iter().chain(image.config.iter()) {
+        assert!(
+            ocisize_source::verify::check(source.catalog(), b, "layer", &mut problems).is_some()
+        );
+    }
+    assert!(problems.as_slice().is_empty(), "{problems:?}");
+    let many = ocisize_runtime::ContainerdSource::open(&root, "ocisize-many", &options).unwrap();
+    let graph = ocisize_source::walk(&many, &options.limits);
+    // One root per record, as an index.json lists one manifest under several names.
+    assert_eq!(graph.images.len(), 201);
+    let configs: std::collections::BTreeSet<_> =
+        graph.images.iter().map(|i| i.config.as_ref().unwrap().member.clone()).collect();
+    assert_eq!(configs.len(), 1, "one config");
+    assert!(graph.images.iter().all(|i| i.names.len() == 1));
 }
