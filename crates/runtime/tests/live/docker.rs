@@ -15,6 +15,7 @@ pub struct Dockerd {
     _daemon: Daemon,
     pub sock: PathBuf,
     pub root: PathBuf,
+    exec: PathBuf,
     cli: PathBuf,
 }
 
@@ -48,7 +49,7 @@ impl Dockerd {
                 .output()
                 .is_ok_and(|o| o.status.success())
         });
-        Dockerd { _daemon: daemon, sock, root, cli: dir.join("docker-cli") }
+        Dockerd { _daemon: daemon, sock, root, exec, cli: dir.join("docker-cli") }
     }
 
     /// The docker CLI on this daemon (classic builder, its own config dir).
@@ -56,6 +57,13 @@ impl Dockerd {
         let mut c = Command::new("docker");
         c.arg("-H").arg(format!("unix://{}", self.sock.display()));
         c.env("DOCKER_CONFIG", &self.cli).env("DOCKER_BUILDKIT", "0");
+        c
+    }
+
+    /// `ctr` on the containerd dockerd started for itself (its root `DIR/containerd/daemon`).
+    pub fn ctr(&self, ns: &str) -> Command {
+        let mut c = Command::new("ctr");
+        c.arg("-a").arg(self.exec.join("containerd/containerd.sock")).args(["-n", ns]);
         c
     }
 
@@ -130,6 +138,7 @@ pub fn check(root: &Path, driver: &str, df: &serde_json::Value) -> BTreeMap<Dige
     let stores = open(Kind::Docker, root, &Options::default()).expect("read the docker root");
     let store: &RuntimeStore =
         stores.iter().find(|s| s.driver == driver).expect("the driver's store");
+    assert_eq!(stores.iter().filter(|s| s.kind == Kind::Docker).count(), 1, "one driver");
     assert!(store.problems.is_empty(), "{:?}", store.problems);
     let listed = df["Images"].as_array().expect("Images");
     assert_eq!(store.images.len(), listed.len(), "images listed: {df}");

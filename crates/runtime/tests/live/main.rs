@@ -56,13 +56,33 @@ fn figures_match_dockerd_containerd_and_podman() {
     let mut chains = docker::check(&root, "overlay2", &df);
     assert!(chains.len() >= 6, "tiny, child1, child2, grand, moving and the dangling one");
 
-    // dockerd vfs: the family loaded (no parent images, one image of two names).
+    // dockerd overlay2's own containerd holds no images (namespace `moby` has containers
+    // only in 20.10): no store for it.
+    let stores = open(Kind::Docker, &root, &Options::default()).unwrap();
+    assert!(stores.iter().all(|s| s.kind == Kind::Docker), "{stores:?}");
+
+    // dockerd vfs: the family loaded (no parent images, one image of two names). Then an
+    // image in its containerd's `moby` namespace, as docker's containerd image store keeps
+    // them (docker ≥ 24): read as a containerd store of the data-root.
     let (df, root) = {
         let d = docker::Dockerd::start(dir, run_dir, "vfs");
         run(d.docker().arg("load").arg("-i").arg(&family.all));
+        let tiny = corpus("tiny.skopeo.oci-archive.tar");
+        run(d
+            .ctr("moby")
+            .args(["images", "import", "--base-name", "docker.io/ocisize/tiny"])
+            .arg(&tiny));
         (d.df(), d.root.clone())
     };
     merge(&mut chains, docker::check(&root, "vfs", &df));
+    let stores = open(Kind::Docker, &root, &Options::default()).unwrap();
+    let moby = stores.iter().find(|s| s.kind == Kind::Containerd).expect("the moby store");
+    assert_eq!(moby.namespace.as_deref(), Some("moby"));
+    assert_eq!(moby.path, root.join("containerd/daemon"));
+    assert_eq!(moby.images.len(), 1);
+    assert_eq!(moby.images[0].names[0].to_string(), "docker.io/ocisize/tiny:latest");
+    assert!(moby.problems.is_empty(), "{:?}", moby.problems);
+    merge(&mut chains, moby.images.iter().map(|i| (i.image_id, i.chain_ids.clone())).collect());
 
     // containerd: the family in `default`; tiny, child2 (also under a bare `sha256:` name,
     // as the CRI records images) and a two-platform index in `k8s.io`.
