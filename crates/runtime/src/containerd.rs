@@ -77,6 +77,16 @@ struct RootFs {
     diff_ids: Vec<Digest>,
 }
 
+/// Where the size walk reads, and how.
+struct Ctx<'a> {
+    content: &'a Path,
+    host: &'a [Norm],
+    options: &'a Options,
+}
+
+/// Deepest nesting of indexes the walk follows (as the source model's `max_depth`).
+const MAX_DEPTH: u32 = 8;
+
 /// What the size walk of one target found.
 #[derive(Clone, Debug, Default)]
 struct Walk {
@@ -88,6 +98,8 @@ struct Walk {
     chain: Vec<Digest>,
     /// The blob the walk stopped at, and why.
     stopped: Option<(Digest, String)>,
+    /// The config, when it could not be read (the chain IDs are then unknown), and why.
+    unreadable_config: Option<(Digest, String)>,
 }
 
 /// One image of a namespace: every record that points at one image ID. Its figures are
@@ -167,21 +179,22 @@ fn group(
     problems: &mut Vec<Problem>,
 ) -> Result<Vec<Grouped>, Error> {
     let mut out: Vec<Grouped> = Vec::new();
+    let mut by_id: HashMap<Digest, usize> = HashMap::new();
+    // The namespace's keys (a chain ID for an unpacked layer) to the snapshotter's keys.
+    let keys: HashMap<&str, &str> = ns
+        .snapshots
+        .iter()
+        .filter(|s| s.snapshotter == options.snapshotter)
+        .map(|s| (s.key.as_str(), s.backend_key.as_str()))
+        .collect();
     for record in &ns.images {
         let target = &record.target;
         let walk = match walks.get(&target.digest) {
             Some(w) => w.clone(),
             None => {
                 let mut w = Walk::default();
-                visit(
-                    &target.media_type,
-                    target.digest,
-                    target.size,
-                    content,
-                    host,
-                    options,
-                    &mut w,
-                )?;
+                let ctx = Ctx { content, host, options };
+                visit(&ctx, &target.media_type, target.digest, target.size, 0, &mut w);
                 walks.insert(target.digest, w.clone());
                 w
             }
@@ -192,7 +205,7 @@ fn group(
             .then(|| Reference::parse_normalized(&record.name).ok())
             .flatten()
             .map(Reference::with_default_tag);
-        if let Some(g) = out.iter_mut().find(|g| g.image_id == image_id) {
+        if let Some(g) = by_id.get(&image_id).map(|&i| &mut out[i]) {
             g.names.extend(name);
             for b in &walk.blobs {
                 if !g.all_blobs.iter().any(|(d, _)| *d == b.0) {
@@ -201,24 +214,26 @@ fn group(
             }
             continue;
         }
-        if let Some((digest, reason)) = &walk.stopped {
+        for (digest, reason) in walk.stopped.iter().chain(&walk.unreadable_config) {
             problems.push(Problem::BlobUnreadable {
                 image_id,
                 digest: *digest,
                 reason: reason.clone(),
             });
         }
-        let (snapshots, unpacked) = if walk.stopped.is_some() && walk.chain.is_empty() {
+        let layers_unknown = walk.stopped.is_some() || walk.unreadable_config.is_some();
+        let (snapshots, unpacked) = if layers_unknown {
             // The layers are not known: neither is the unpacked size.
             (Vec::new(), None)
         } else {
-            unpacked(ns, &walk.chain, snaps, &options.snapshotter)
+            unpacked(&keys, &walk.chain, snaps)
         };
         if unpacked.is_none() && !snapshots.is_empty() {
             let missing = walk.chain.len() - snapshots.len();
             problems.push(Problem::PartlyUnpacked { image_id, missing });
         }
         let all_blobs = walk.blobs.clone();
+        by_id.insert(image_id, out.len());
         out.push(Grouped {
             names: name.into_iter().collect(),
             image_id,
@@ -235,30 +250,25 @@ fn group(
     Ok(out)
 }
 
-/// The committed snapshots of `chain` in namespace `ns`, and their usage summed when every
-/// layer has one.
+/// The committed snapshots of `chain` (by the namespace's `keys`), and their usage summed
+/// when every layer has one.
 #[allow(clippy::type_complexity)]
 fn unpacked(
-    ns: &Namespace,
+    keys: &HashMap<&str, &str>,
     chain: &[Digest],
     snaps: &BTreeMap<String, Snapshot>,
-    snapshotter: &str,
 ) -> (Vec<(Digest, u64, u64)>, Option<u64>) {
     let mut found = Vec::new();
     for c in chain {
         let key = c.to_string();
-        let snap = ns
-            .snapshots
-            .iter()
-            .find(|s| s.snapshotter == snapshotter && s.key == key)
-            .and_then(|r| snaps.get(&r.backend_key));
+        let snap = keys.get(key.as_str()).and_then(|b| snaps.get(*b));
         if let Some(s) = snap.filter(|s| s.kind == SnapshotKind::Committed) {
             if let Some(u) = s.usage {
                 found.push((*c, u.size, s.id));
             }
         }
     }
-    let total = (found.len() == chain.len() && (!chain.is_empty() || found.is_empty()))
+    let total = (found.len() == chain.len())
         .then(|| found.iter().map(|f| f.1).fold(0u64, u64::saturating_add));
     (found, total)
 }
@@ -266,17 +276,9 @@ fn unpacked(
 /// `images.Walk` with the size handler first, then `LimitManifests(FilterPlatforms(
 /// ChildrenHandler))`: add the descriptor's size, then walk its children; a child that cannot
 /// be read stops the walk (the sum so far is what `ctr images ls` prints).
-fn visit(
-    media_type: &str,
-    digest: Digest,
-    size: u64,
-    content: &Path,
-    host: &[Norm],
-    options: &Options,
-    w: &mut Walk,
-) -> Result<(), Error> {
+fn visit(ctx: &Ctx<'_>, media_type: &str, digest: Digest, size: u64, depth: u32, w: &mut Walk) {
     if w.stopped.is_some() {
-        return Ok(());
+        return;
     }
     w.size = w.size.saturating_add(size);
     if !w.blobs.iter().any(|(d, _)| *d == digest) {
@@ -285,10 +287,13 @@ fn visit(
     let is_manifest = MANIFEST_TYPES.contains(&media_type);
     let is_index = INDEX_TYPES.contains(&media_type);
     if !is_manifest && !is_index {
-        return Ok(());
+        return;
     }
-    let path = content.join(digest.algorithm().name()).join(digest.hex());
-    let bytes = match read_bounded(&path, options.limits.manifest) {
+    if depth > MAX_DEPTH {
+        return stop(w, digest, format!("indexes nested deeper than {MAX_DEPTH}"));
+    }
+    let path = ctx.content.join(digest.algorithm().name()).join(digest.hex());
+    let bytes = match read_bounded(&path, ctx.options.limits.manifest) {
         Ok(Some(b)) => b,
         Ok(None) => return stop(w, digest, "not in the content store".into()),
         Err(e) => return stop(w, digest, e.to_string()),
@@ -312,12 +317,13 @@ fn visit(
     if is_index {
         // FilterPlatforms keeps entries without a platform; LimitManifests sorts them last
         // (a stable sort) and keeps the first.
-        children
-            .retain(|d| d.platform.as_ref().map_or(true, |p| platform::rank(host, p).is_some()));
+        children.retain(|d| {
+            d.platform.as_ref().map_or(true, |p| platform::rank(ctx.host, p).is_some())
+        });
         children.sort_by_key(|d| {
             d.platform
                 .as_ref()
-                .map_or(usize::MAX, |p| platform::rank(host, p).unwrap_or(usize::MAX))
+                .map_or(usize::MAX, |p| platform::rank(ctx.host, p).unwrap_or(usize::MAX))
         });
         if children.is_empty() {
             return stop(w, digest, "no manifest for the default platform".into());
@@ -326,22 +332,22 @@ fn visit(
     }
     for c in &children {
         let mt = c.media_type.as_ref().map_or("", |m| m.as_str());
-        visit(mt, c.digest, c.size, content, host, options, w)?;
+        visit(ctx, mt, c.digest, c.size, depth + 1, w);
     }
     if is_manifest {
         if let Some(config) = w.config.filter(|_| w.chain.is_empty() && w.stopped.is_none()) {
-            w.chain = read_chain(content, config, options).unwrap_or_else(|reason| {
-                w.stopped = Some((config, reason));
-                Vec::new()
-            });
+            match read_chain(ctx.content, config, ctx.options) {
+                Ok(chain) => w.chain = chain,
+                // images.Size does not read the config: the size stands, the layers are
+                // unknown.
+                Err(reason) => w.unreadable_config = Some((config, reason)),
+            }
         }
     }
-    Ok(())
 }
 
-fn stop(w: &mut Walk, digest: Digest, reason: String) -> Result<(), Error> {
+fn stop(w: &mut Walk, digest: Digest, reason: String) {
     w.stopped = Some((digest, reason));
-    Ok(())
 }
 
 /// The chain IDs from the config blob's diffIDs.

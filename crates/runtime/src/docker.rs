@@ -61,6 +61,9 @@ struct RootFs {
 struct Loaded {
     id: Digest,
     names: Vec<Reference>,
+    /// Whether `repositories.json` names it at all (a name this crate cannot parse still
+    /// counts for docker).
+    referenced: bool,
     parent: Option<Digest>,
     chain: Vec<Digest>,
 }
@@ -115,7 +118,7 @@ pub(crate) fn open(root: &Path, options: &Options) -> Result<Vec<RuntimeStore>, 
 fn read_driver(root: &Path, driver: &str, options: &Options) -> Result<RuntimeStore, Error> {
     let base = root.join("image").join(driver);
     let mut problems = Vec::new();
-    let names = read_names(&base.join("repositories.json"), options.index_limit)?;
+    let (names, referenced) = read_names(&base.join("repositories.json"), options.index_limit)?;
     let content = base.join("imagedb/content/sha256");
     let mut ids = list_hex(&content)?;
     ids.sort();
@@ -155,7 +158,8 @@ fn read_driver(root: &Path, driver: &str, options: &Options) -> Result<RuntimeSt
             _ => None,
         };
         let names = names.get(&id).cloned().unwrap_or_default();
-        images.push(Loaded { id, names, parent, chain });
+        let referenced = referenced.contains(&id);
+        images.push(Loaded { id, names, referenced, parent, chain });
     }
     Ok(figures(root, driver, images, &sizes, problems))
 }
@@ -196,10 +200,8 @@ fn figures(
         images.iter().filter_map(|i| i.parent).filter(|p| loaded.contains(p)).collect();
     // An untagged image with children is an intermediate image: `docker images` and
     // `/system/df` skip it (images.go: `!opts.All && len(Children(id)) > 0`).
-    let listed: Vec<Loaded> = images
-        .into_iter()
-        .filter(|i| !(i.names.is_empty() && with_children.contains(&i.id)))
-        .collect();
+    let listed: Vec<Loaded> =
+        images.into_iter().filter(|i| i.referenced || !with_children.contains(&i.id)).collect();
     let mut refs: HashMap<Digest, u32> = HashMap::new();
     for i in &listed {
         for c in &i.chain {
@@ -244,15 +246,21 @@ fn figures(
     }
 }
 
-/// The names `repositories.json` gives each image ID (none when the file is absent: no image
-/// was ever tagged).
-fn read_names(path: &Path, limit: u64) -> Result<HashMap<Digest, Vec<Reference>>, Error> {
+type Names = (HashMap<Digest, Vec<Reference>>, HashSet<Digest>);
+
+/// The names `repositories.json` gives each image ID, and every ID it names (none when the
+/// file is absent: no image was ever tagged).
+fn read_names(path: &Path, limit: u64) -> Result<Names, Error> {
     let mut out: HashMap<Digest, Vec<Reference>> = HashMap::new();
-    let Some(repos) = read_json::<Repositories>(path, limit)? else { return Ok(out) };
+    let mut referenced = HashSet::new();
+    let Some(repos) = read_json::<Repositories>(path, limit)? else {
+        return Ok((out, referenced));
+    };
     for refs in repos.repositories.into_values() {
         for (name, id) in refs {
             let id: Digest =
                 id.parse().map_err(|_| Error::invalid(path, &name, "an image ID", id.clone()))?;
+            referenced.insert(id);
             // moby reference/store.go only stores names it parsed; one that does not parse
             // here names nothing docker lists either.
             if let Ok(r) = Reference::parse_normalized(&name) {
@@ -264,7 +272,7 @@ fn read_names(path: &Path, limit: u64) -> Result<HashMap<Digest, Vec<Reference>>
         names.sort();
         names.dedup();
     }
-    Ok(out)
+    Ok((out, referenced))
 }
 
 /// The sha256 digests a `…/sha256/` directory holds entries for (other names are skipped,

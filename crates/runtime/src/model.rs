@@ -142,8 +142,9 @@ pub enum Problem {
         /// Why.
         reason: String,
     },
-    /// A blob the size walk needs is missing or unreadable: the image's size is the sum
-    /// up to it, as `ctr images ls` prints it.
+    /// A blob the size walk needs is missing or unreadable: a manifest or index, and the
+    /// image's size is the sum up to it, as `ctr images ls` prints it; or the config, and
+    /// the image's chain IDs and unpacked size are unknown.
     BlobUnreadable {
         /// The image ID (the target's digest when the config was not reached).
         image_id: Digest,
