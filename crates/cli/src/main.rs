@@ -32,6 +32,22 @@ enum Command {
     /// Exit status: 0 when everything verified, 1 when something failed verification (the
     /// report is still printed), 2 when an input could not be read or the usage was wrong.
     Inspect(InspectArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    ///
+    /// For bash: `ocisize completions bash > ~/.local/share/bash-completion/completions/ocisize`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages: ocisize.1 and one per command (ocisize-inspect.1, …).
+    ///
+    /// `ocisize man --dir ~/.local/share/man/man1`; without --dir, ocisize.1 goes to standard
+    /// output.
+    Man {
+        /// Write every page into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -91,7 +107,42 @@ fn run() -> anyhow::Result<ExitCode> {
     };
     match cli.command {
         Command::Inspect(args) => inspect(&args),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "ocisize", &mut io::stdout().lock());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { dir } => man(dir.as_deref()),
     }
+}
+
+/// The man pages, from the same clap definitions as the flags.
+fn man(dir: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let Some(dir) = dir else {
+        clap_mangen::Man::new(cmd).render(&mut io::stdout().lock())?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut pages = vec![("ocisize".to_owned(), cmd.clone())];
+    for sub in cmd.get_subcommands() {
+        pages.push((format!("ocisize-{}", sub.get_name()), sub.clone()));
+        for subsub in sub.get_subcommands() {
+            let name = format!("ocisize-{}-{}", sub.get_name(), subsub.get_name());
+            pages.push((name, subsub.clone()));
+        }
+    }
+    for (name, page) in pages {
+        let path = dir.join(format!("{name}.1"));
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(page.name(name.clone())).render(&mut buf)?;
+        // Atomic: a temporary file beside it, then a rename.
+        let tmp = dir.join(format!(".{name}.1.tmp"));
+        std::fs::write(&tmp, &buf).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+        println!("{}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn inspect(args: &InspectArgs) -> anyhow::Result<ExitCode> {

@@ -458,3 +458,21 @@ fn json_reports_a_source_it_cannot_read() {
     assert_eq!(v["source"]["path"], "/nonexistent");
     assert_eq!(v["error"]["kind"], "read-failed");
 }
+
+#[test]
+fn completions_and_man_pages_for_every_command() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = ocisize(&["completions", shell], None);
+        assert_eq!(code(&out), 0, "{}", text(&out));
+        assert!(text(&out).contains("inspect"), "{shell}: {}", text(&out));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = ocisize(&["man", "--dir", dir.path().to_str().unwrap()], None);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    for page in ["ocisize.1", "ocisize-inspect.1", "ocisize-completions.1", "ocisize-man.1"] {
+        let body = std::fs::read_to_string(dir.path().join(page)).unwrap();
+        assert!(body.starts_with(".ie") || body.contains(".TH"), "{page}: {body}");
+    }
+    let page = std::fs::read_to_string(dir.path().join("ocisize-inspect.1")).unwrap();
+    assert!(page.contains("no\\-verify"), "{page}");
+}

@@ -4,7 +4,7 @@
 use ocisize_digest::{chain_ids, Digest};
 use ocisize_source::verify::{self, CheckedLayer};
 use ocisize_source::walk::{ArtifactNode, ImageNode};
-use ocisize_source::{BlobRef, Catalog, Problem, ProblemKind, Problems, Source};
+use ocisize_source::{BlobRef, Catalog, Problem, ProblemKind, Problems, Runtime, Source};
 use ocisize_spec::{parse_json, DocumentKind, ImageConfig, MediaType};
 
 use crate::report::{
@@ -18,6 +18,9 @@ struct Ctx<'a> {
     catalog: &'a Catalog,
     problems: Problems,
     options: &'a Options,
+    /// Errors offered so far, counting each time a shared blob's error comes up again (the
+    /// list keeps it once, but every image that uses the blob is unverified).
+    errors_seen: usize,
 }
 
 /// Walk, verify and report on an opened source.
@@ -27,7 +30,8 @@ pub(crate) fn report(source: &dyn Source, options: &Options) -> Report {
     if options.verify {
         catalog.prefetch(&graph.wanted(), options.parallelism);
     }
-    let mut ctx = Ctx { source, catalog, problems: graph.problems, options };
+    let errors_seen = graph.problems.errors();
+    let mut ctx = Ctx { source, catalog, problems: graph.problems, options, errors_seen };
     let images: Vec<ImageReport> = graph.images.into_iter().map(|i| ctx.image(i)).collect();
     let artifacts = graph.artifacts.into_iter().map(|a| ctx.artifact(a, &images)).collect();
     Report {
@@ -44,6 +48,9 @@ pub(crate) fn report(source: &dyn Source, options: &Options) -> Report {
 
 impl Ctx<'_> {
     fn push(&mut self, mut p: Problem) {
+        if p.is_error() {
+            self.errors_seen += 1;
+        }
         p.file.get_or_insert_with(|| self.catalog.path().to_owned());
         self.problems.push(p);
     }
@@ -93,7 +100,7 @@ impl Ctx<'_> {
     }
 
     fn image(&mut self, node: ImageNode) -> ImageReport {
-        let errors_before = self.problems.errors();
+        let errors_before = self.errors_seen;
         let (config, config_blob) = match &node.config {
             Some(c) => self.config(c),
             None => (None, None),
@@ -139,7 +146,7 @@ impl Ctx<'_> {
         let image_id = config_blob
             .map(|c| c.0)
             .or_else(|| node.config.as_ref().and_then(BlobRef::expected_digest));
-        let podman_refuses = self.podman_refuses(&node);
+        let (podman_refuses, containerd_refuses) = self.refusals(&node);
         // containers/image's docker-archive reader lists each layer by its diffID and the
         // size it measured (`docker/internal/tarfile/src.go`, `prepareLayerData`): the
         // uncompressed size of a compressed member, and the tar header's size — 0 — for a
@@ -172,11 +179,12 @@ impl Ctx<'_> {
             layers: &layers,
             podman_layers: podman_layers.as_deref(),
             podman_refuses,
+            containerd_refuses,
             broken: node.broken,
         };
         let (sizes, printed, runtime_digests) = sizes::compute(&inputs);
         let familiar = node.names.iter().map(|r| r.familiar()).collect();
-        let errors_after = self.problems.errors();
+        let errors_after = self.errors_seen;
         // Without reading the layers nothing is verified, whatever the documents say.
         let read_everything =
             self.options.verify || node.layers.iter().all(|l| self.catalog.is_measured(&l.member));
@@ -193,24 +201,48 @@ impl Ctx<'_> {
             sizes,
             printed,
             runtime_digests,
-            verified: errors_after == errors_before && !node.broken && read_everything,
+            verified: errors_after == errors_before
+                && !node.broken
+                && !node.document_errors
+                && read_everything,
         }
     }
 
-    /// podman (containers/image `oci/layout`) reads only OCI manifests from an OCI layout:
-    /// a Docker schema 2 manifest there is refused, so there is no podman figure.
-    fn podman_refuses(&mut self, node: &ImageNode) -> bool {
+    /// Which runtimes refuse the image from this source (warned about where no error says
+    /// so already): their figures are not given.
+    fn refusals(&mut self, node: &ImageNode) -> (bool, bool) {
+        let digest = node.manifest.as_ref().map(|m| m.descriptor.digest);
+        for r in node.refused_by.iter().filter(|r| !r.announced) {
+            let p = Problem::warning(
+                ProblemKind::RuntimeRefuses,
+                format!("{}; no {} figure is given", r.reason, runtime_name(r.runtime)),
+            )
+            .digest(digest);
+            self.push(p);
+        }
+        let refuses = |rt: Runtime| node.refused_by.iter().any(|r| r.runtime == rt);
+        self.reference_lookup_warning(node);
+        (refuses(Runtime::Podman), refuses(Runtime::Containerd))
+    }
+
+    /// containers/image finds `oci:DIR:REF` only among OCI manifests and indexes
+    /// (`oci/layout/oci_transport.go`, `getManifestDescriptor`): a Docker schema 2 manifest
+    /// in an OCI layout is "no descriptor found" for `podman pull` and `skopeo` with a
+    /// reference, while `podman load` of the layout (no reference: the only descriptor) and
+    /// `ctr images import` read it.
+    fn reference_lookup_warning(&mut self, node: &ImageNode) {
         let docker = matches!(node.manifest_media_type, Some(MediaType::DockerManifest))
             || node.index.as_ref().and_then(|d| d.media_type.as_ref())
                 == Some(&MediaType::DockerList);
         if !(self.source.format().is_oci() && docker) {
-            return false;
+            return;
         }
         let digest = node.manifest.as_ref().map(|m| m.descriptor.digest);
         let mut p = Problem::warning(
             ProblemKind::RuntimeRefuses,
             format!(
-                "podman refuses a Docker schema 2 manifest{} in an OCI layout; no podman figure is given",
+                "podman pull and skopeo refuse oci:{}:REF for this image: containers/image looks a reference up only among OCI manifests and indexes, and this is a Docker schema 2 manifest{} (podman load of the layout reads it, with the figure given)",
+                self.catalog.path(),
                 digest.map(|d| format!(" ({d})")).unwrap_or_default()
             ),
         )
@@ -219,11 +251,10 @@ impl Ctx<'_> {
             p = p.member(&m.member);
         }
         self.push(p);
-        true
     }
 
     fn artifact(&mut self, node: ArtifactNode, images: &[ImageReport]) -> ArtifactReport {
-        let errors_before = self.problems.errors();
+        let errors_before = self.errors_seen;
         let mut blobs = Vec::with_capacity(node.blobs.len());
         let mut total = Some(node.manifest.descriptor.size);
         for b in &node.blobs {
@@ -257,8 +288,16 @@ impl Ctx<'_> {
             platform: node.platform.map(|p| p.to_string()),
             blobs,
             size: total,
-            verified: self.problems.errors() == errors_before,
+            verified: self.errors_seen == errors_before && !node.document_errors,
         }
+    }
+}
+
+fn runtime_name(r: Runtime) -> &'static str {
+    match r {
+        Runtime::Docker => "docker",
+        Runtime::Podman => "podman",
+        Runtime::Containerd => "containerd",
     }
 }
 

@@ -144,10 +144,11 @@ pub struct Sizes {
 pub struct Printed {
     /// `docker images` SIZE (vfs figure).
     pub docker: Option<String>,
-    /// `docker system df -v` SIZE, as the current docker CLI prints it (3 significant
+    /// `docker system df -v` SIZE, as docker/cli 24.0 and later print it (3 significant
     /// digits, like `docker images`).
     pub docker_df: Option<String>,
-    /// `docker system df -v` SIZE as the docker 20.10 CLI printed it (4 significant digits).
+    /// `docker system df -v` SIZE as docker/cli 20.10 to 23.0 printed it (4 significant
+    /// digits).
     pub docker_df_v20: Option<String>,
     /// `podman images` SIZE.
     pub podman: Option<String>,

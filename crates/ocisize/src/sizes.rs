@@ -44,6 +44,8 @@ pub struct SizeInputs<'a> {
     pub podman_layers: Option<&'a [(Digest, u64)]>,
     /// podman refuses to load the image from this source: no podman figure.
     pub podman_refuses: bool,
+    /// containerd refuses to import the image from this source: no containerd figure.
+    pub containerd_refuses: bool,
     /// Whether the manifest could not be read (nothing is known).
     pub broken: bool,
 }
@@ -127,6 +129,7 @@ pub fn compute(i: &SizeInputs<'_>) -> (Sizes, Printed, RuntimeDigests) {
         .collect();
     // containerd keeps the manifest it was given, or writes its own for a docker-archive.
     let containerd_manifest = match i.origin {
+        _ if i.containerd_refuses => None,
         Origin::Oci => i.manifest,
         Origin::DockerArchive => match (i.config, &layer_triples) {
             (Some(c), Some(l)) => Some(synthesized(&containerd_docker_manifest(c, l))),

@@ -140,7 +140,7 @@ pub(crate) fn open_namespaces(
     let content = root.join(CONTENT);
     let mut walks: HashMap<Digest, Walk> = HashMap::new();
     let mut namespaces: Vec<(String, Vec<Grouped>, Vec<Problem>)> = Vec::new();
-    for ns in meta.namespaces.iter().filter(|n| only.map_or(true, |o| n.name == o)) {
+    for ns in meta.namespaces.iter().filter(|n| only.is_none_or(|o| n.name == o)) {
         let mut problems = Vec::new();
         let images = group(ns, &content, &host, options, &mut walks, &snaps, &mut problems)?;
         namespaces.push((ns.name.clone(), images, problems));
@@ -317,9 +317,8 @@ fn visit(ctx: &Ctx<'_>, media_type: &str, digest: Digest, size: u64, depth: u32,
     if is_index {
         // FilterPlatforms keeps entries without a platform; LimitManifests sorts them last
         // (a stable sort) and keeps the first.
-        children.retain(|d| {
-            d.platform.as_ref().map_or(true, |p| platform::rank(ctx.host, p).is_some())
-        });
+        children
+            .retain(|d| d.platform.as_ref().is_none_or(|p| platform::rank(ctx.host, p).is_some()));
         children.sort_by_key(|d| {
             d.platform
                 .as_ref()

@@ -58,6 +58,8 @@ impl ContainerdSource {
                 names,
                 tags: Vec::new(),
                 origin: format!("meta.db v1/{namespace}/images/{}", image.name),
+                // The images are in containerd already: no import rule applies.
+                refused_by: Vec::new(),
             });
         }
         Ok(ContainerdSource { catalog, roots })

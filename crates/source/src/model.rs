@@ -26,6 +26,30 @@ pub struct Root {
     /// Where the root came from, for messages: `index.json manifests[0]`,
     /// `manifest.json entry 1`.
     pub origin: String,
+    /// Runtimes that refuse to load this root from this source, and why.
+    pub refused_by: Vec<Refusal>,
+}
+
+/// A container runtime whose import rules ocisize models.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Runtime {
+    /// dockerd (`docker load`).
+    Docker,
+    /// podman and everything on containers/image (`podman load`, `podman pull`, skopeo).
+    Podman,
+    /// containerd (`ctr images import`).
+    Containerd,
+}
+
+/// A runtime refuses to load an image from this source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// Which runtime.
+    pub runtime: Runtime,
+    /// What it says, roughly, and why.
+    pub reason: String,
+    /// Whether an error already says so (no warning is added).
+    pub announced: bool,
 }
 
 /// What a root points at.

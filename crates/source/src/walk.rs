@@ -4,128 +4,15 @@
 //! are for [`crate::verify`]. It builds no report: inspect, the store's gc and fsck, and du
 //! all start from the same [`Graph`].
 
-use std::collections::BTreeMap;
-
-use ocisize_digest::Digest;
 use ocisize_reference::Reference;
 use ocisize_spec::{
     annotation, parse_manifest_document_with, Descriptor, DocumentKind, ImageManifest,
-    ManifestDocument, MediaType, Platform, SpecError,
+    ManifestDocument, Platform, SpecError,
 };
 
+pub use crate::graph::{AbsentManifest, ArtifactNode, BlobUse, Graph, ImageNode, ManifestRef};
 use crate::model::{BlobRef, Role, RootTarget, Source};
 use crate::{Limits, Problem, ProblemKind, Problems, Selection};
-
-/// An index or manifest document, and the member it was read from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ManifestRef {
-    /// The descriptor that names it (for a `dir:` layout's `manifest.json`, made from its
-    /// bytes).
-    pub descriptor: Descriptor,
-    /// The member holding it.
-    pub member: String,
-}
-
-/// One image: a manifest (or a legacy docker-archive entry) with its config and layers.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ImageNode {
-    /// Where its root came from (`index.json manifests[0]`, `manifest.json entry 1`).
-    pub origin: String,
-    /// Full names.
-    pub names: Vec<Reference>,
-    /// Bare tags.
-    pub tags: Vec<String>,
-    /// A legacy docker-archive entry: no manifest, runtimes write their own.
-    pub legacy: bool,
-    /// The index that lists the manifest, if any.
-    pub index: Option<Descriptor>,
-    /// The manifest.
-    pub manifest: Option<ManifestRef>,
-    /// The manifest's media type (its own field, else its descriptor's).
-    pub manifest_media_type: Option<MediaType>,
-    /// The platform the index gives it.
-    pub platform: Option<Platform>,
-    /// The config.
-    pub config: Option<BlobRef>,
-    /// The layers, base first.
-    pub layers: Vec<BlobRef>,
-    /// The manifest could not be read or parsed: nothing below it is known.
-    pub broken: bool,
-}
-
-/// An OCI artifact (a manifest that is not a container image: signatures, attestations,
-/// SBOMs, Helm charts, anything with an `artifactType`, a `subject` or a non-image config).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ArtifactNode {
-    /// Where its root came from.
-    pub origin: String,
-    /// Full names.
-    pub names: Vec<Reference>,
-    /// Bare tags.
-    pub tags: Vec<String>,
-    /// The index that lists it, if any.
-    pub index: Option<Descriptor>,
-    /// The manifest.
-    pub manifest: ManifestRef,
-    /// `artifactType`, else the config's media type.
-    pub artifact_type: Option<MediaType>,
-    /// The manifest it refers to: its `subject`.
-    pub subject: Option<Descriptor>,
-    /// The digest of the image it refers to: the subject's, or a buildx attestation's
-    /// `vnd.docker.reference.digest`.
-    pub refers_to: Option<Digest>,
-    /// The platform its index entry gives.
-    pub platform: Option<Platform>,
-    /// Its blobs: the config, then the layers.
-    pub blobs: Vec<BlobRef>,
-}
-
-/// A manifest an index lists that the source does not hold (image-layout.md allows a
-/// layout to omit blobs).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AbsentManifest {
-    /// Its descriptor.
-    pub descriptor: Descriptor,
-    /// The index that lists it.
-    pub index: Digest,
-}
-
-/// Where a descriptor was met: the blob and what references it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BlobUse {
-    /// The descriptor (the first one met).
-    pub descriptor: Descriptor,
-    /// The member that holds (or should hold) it.
-    pub member: String,
-    /// Its role.
-    pub role: Role,
-    /// The documents that reference it (none for a root).
-    pub referenced_by: Vec<Digest>,
-}
-
-/// Everything the walk found.
-#[derive(Clone, Debug, Default)]
-pub struct Graph {
-    /// Images, in the source's order.
-    pub images: Vec<ImageNode>,
-    /// Artifacts, in the source's order.
-    pub artifacts: Vec<ArtifactNode>,
-    /// Manifests an index lists that are not present.
-    pub absent: Vec<AbsentManifest>,
-    /// Every descriptor met, by digest.
-    pub blobs: BTreeMap<Digest, BlobUse>,
-    /// What was wrong with the documents (and what reading the source found).
-    pub problems: Problems,
-}
-
-impl Graph {
-    /// The members holding every config and layer, for reading them ahead in parallel.
-    pub fn wanted(&self) -> Vec<String> {
-        let images = self.images.iter().flat_map(|i| i.layers.iter().chain(i.config.iter()));
-        let artifacts = self.artifacts.iter().flat_map(|a| a.blobs.iter());
-        images.chain(artifacts).map(|b| b.member.clone()).collect()
-    }
-}
 
 /// The kind of a document that could not be used.
 pub fn spec_error_kind(e: &SpecError) -> ProblemKind {
@@ -138,6 +25,9 @@ pub fn spec_error_kind(e: &SpecError) -> ProblemKind {
 
 #[derive(Clone)]
 struct Base {
+    /// A document on the way here failed a check.
+    flawed: bool,
+    refused_by: Vec<crate::Refusal>,
     origin: String,
     names: Vec<Reference>,
     tags: Vec<String>,
@@ -160,6 +50,8 @@ pub fn walk(source: &dyn Source, limits: &Limits) -> Graph {
     }
     for root in &roots.roots {
         let base = Base {
+            flawed: false,
+            refused_by: root.refused_by.clone(),
             origin: root.origin.clone(),
             names: root.names.clone(),
             tags: root.tags.clone(),
@@ -169,6 +61,7 @@ pub fn walk(source: &dyn Source, limits: &Limits) -> Graph {
             RootTarget::Descriptor(d) => w.visit(d, base, 0, None),
             RootTarget::Document { member } => w.visit_document(member, base),
             RootTarget::Legacy { config, layers } => w.g.images.push(ImageNode {
+                refused_by: base.refused_by,
                 origin: base.origin,
                 names: base.names,
                 tags: base.tags,
@@ -256,6 +149,7 @@ impl Walker<'_> {
         let mut problems = Problems::default();
         let _ = crate::verify::check(catalog, &r, "manifest", &mut problems);
         let doc = self.document(&r, &mut problems);
+        base.flawed |= problems.errors() > 0;
         for p in problems.into_vec() {
             self.push(p);
         }
@@ -264,11 +158,12 @@ impl Walker<'_> {
     }
 
     /// A root document whose descriptor is made from its own bytes.
-    fn visit_document(&mut self, member: &str, base: Base) {
+    fn visit_document(&mut self, member: &str, mut base: Base) {
         let r = BlobRef { member: member.to_owned(), descriptor: None, named_digest: None };
         let mut problems = Problems::default();
         let measured = crate::verify::check(self.source.catalog(), &r, "manifest", &mut problems);
         let doc = measured.as_ref().and_then(|_| self.document(&r, &mut problems));
+        base.flawed |= problems.errors() > 0;
         for p in problems.into_vec() {
             self.push(p);
         }
@@ -396,6 +291,8 @@ impl Walker<'_> {
             config: Some(config),
             layers,
             broken: false,
+            document_errors: base.flawed,
+            refused_by: base.refused_by,
         });
     }
 
@@ -423,6 +320,7 @@ impl Walker<'_> {
             platform: base.platform,
             manifest: mref,
             blobs,
+            document_errors: base.flawed,
         });
     }
 
@@ -437,6 +335,8 @@ impl Walker<'_> {
             manifest_media_type: media_type,
             platform: base.platform,
             broken: true,
+            document_errors: base.flawed,
+            refused_by: base.refused_by,
             ..ImageNode::default()
         });
     }

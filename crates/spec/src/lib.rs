@@ -107,6 +107,8 @@
 #![deny(missing_docs)]
 
 mod compression;
+mod config;
+mod document;
 #[cfg(feature = "oci-spec")]
 pub mod interop;
 pub mod media_type;
@@ -116,6 +118,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 pub use compression::Compression;
+pub use config::{parse_docker_manifest, DockerSaveEntry, History, ImageConfig, RootFs};
+pub use document::{parse_json, DocumentKind, JsonLimits, SpecError};
 pub use media_type::MediaType;
 pub use ocisize_digest::Digest;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -124,127 +128,6 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// `"manifests": null` in the `index.json` of an archive of an untagged image).
 fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
-}
-
-/// Size limits for JSON documents, in bytes.
-///
-/// The defaults follow containers/image: 4 MiB for manifests and configs
-/// (`manifest.MaxManifestBodySize`, `MaxConfigBodySize`) and 1 MiB for a docker-archive's
-/// `manifest.json` (`MaxTarballManifestSize`) and other small metadata files.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JsonLimits {
-    /// Largest image manifest or index.
-    pub manifest: u64,
-    /// Largest image config.
-    pub config: u64,
-    /// Largest docker-archive `manifest.json`, `index.json`, `oci-layout`, `repositories`.
-    pub metadata: u64,
-}
-
-impl Default for JsonLimits {
-    fn default() -> Self {
-        JsonLimits { manifest: 4 << 20, config: 4 << 20, metadata: 1 << 20 }
-    }
-}
-
-impl JsonLimits {
-    /// The limit for a document kind.
-    pub fn limit(&self, kind: DocumentKind) -> u64 {
-        match kind {
-            DocumentKind::Manifest | DocumentKind::Index => self.manifest,
-            DocumentKind::Config => self.config,
-            DocumentKind::DockerManifest | DocumentKind::OciLayout | DocumentKind::Repositories => {
-                self.metadata
-            }
-        }
-    }
-}
-
-/// Which kind of document was being read, for error messages and limits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DocumentKind {
-    /// An image manifest (OCI or Docker schema 2).
-    Manifest,
-    /// An image index or Docker manifest list.
-    Index,
-    /// An image config.
-    Config,
-    /// A docker-archive `manifest.json`.
-    DockerManifest,
-    /// The `oci-layout` marker file.
-    OciLayout,
-    /// A legacy docker-archive `repositories` file.
-    Repositories,
-}
-
-impl fmt::Display for DocumentKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            DocumentKind::Manifest => "image manifest",
-            DocumentKind::Index => "image index",
-            DocumentKind::Config => "image config",
-            DocumentKind::DockerManifest => "docker manifest.json",
-            DocumentKind::OciLayout => "oci-layout",
-            DocumentKind::Repositories => "repositories",
-        })
-    }
-}
-
-/// Why a document could not be used.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SpecError {
-    /// The document is larger than its limit.
-    #[error("{kind} is {found} bytes, over the limit of {limit} bytes")]
-    TooLarge {
-        /// What the document is.
-        kind: DocumentKind,
-        /// The limit in force.
-        limit: u64,
-        /// The document's size.
-        found: u64,
-    },
-    /// The bytes are not valid JSON of the expected shape (this includes nesting deeper than
-    /// serde_json's recursion limit of 128, negative sizes and malformed digests).
-    #[error("invalid {kind}: {source}")]
-    Json {
-        /// What the document is.
-        kind: DocumentKind,
-        /// The parser's finding, with line and column.
-        #[source]
-        source: serde_json::Error,
-    },
-    /// A Docker schema 1 manifest, which carries no config and no diffIDs.
-    #[error("docker schema 1 manifests are not supported (deprecated since docker 1.10)")]
-    Schema1,
-    /// `schemaVersion` is not 2.
-    #[error("unsupported schemaVersion {found} in {kind}, expected 2")]
-    SchemaVersion {
-        /// What the document is.
-        kind: DocumentKind,
-        /// The version found.
-        found: u64,
-    },
-    /// The document is neither an image manifest nor an index.
-    #[error("document is neither an image manifest nor an image index (mediaType {media_type:?})")]
-    NotAManifest {
-        /// The mediaType field, if any.
-        media_type: Option<MediaType>,
-    },
-}
-
-/// Parse a JSON document of a known kind, enforcing its size limit.
-pub fn parse_json<T: for<'de> Deserialize<'de>>(
-    bytes: &[u8],
-    kind: DocumentKind,
-    limits: &JsonLimits,
-) -> Result<T, SpecError> {
-    let limit = limits.limit(kind);
-    if bytes.len() as u64 > limit {
-        return Err(SpecError::TooLarge { kind, limit, found: bytes.len() as u64 });
-    }
-    serde_json::from_slice(bytes).map_err(|source| SpecError::Json { kind, source })
 }
 
 /// A content descriptor (image-spec descriptor.md).
@@ -490,93 +373,6 @@ fn check_version(kind: DocumentKind, found: u64) -> Result<(), SpecError> {
     } else {
         Err(SpecError::SchemaVersion { kind, found })
     }
-}
-
-/// The parts of an image config that sizing and verification need (image-spec config.md).
-/// Every other field is ignored.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImageConfig {
-    /// CPU architecture.
-    #[serde(default)]
-    pub architecture: String,
-    /// Operating system.
-    #[serde(default)]
-    pub os: String,
-    /// CPU variant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variant: Option<String>,
-    /// Creation time, RFC 3339, as written.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
-    /// The layer diffIDs.
-    #[serde(default)]
-    pub rootfs: RootFs,
-    /// Build history.
-    #[serde(default)]
-    pub history: Vec<History>,
-}
-
-impl ImageConfig {
-    /// The platform the config declares.
-    pub fn platform(&self) -> Platform {
-        Platform {
-            architecture: self.architecture.clone(),
-            os: self.os.clone(),
-            variant: self.variant.clone(),
-            os_version: None,
-        }
-    }
-}
-
-/// `rootfs` of an image config.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RootFs {
-    /// "MUST be set to `layers`."
-    #[serde(default, rename = "type")]
-    pub kind: String,
-    /// "An array of layer content hashes (DiffIDs), in order from first to last."
-    #[serde(default)]
-    pub diff_ids: Vec<Digest>,
-}
-
-/// One history entry of an image config.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct History {
-    /// When the step ran.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
-    /// The command.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<String>,
-    /// True when the step made no layer.
-    #[serde(default)]
-    pub empty_layer: bool,
-}
-
-/// One entry of a docker-archive `manifest.json` (moby `image/tarexport`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DockerSaveEntry {
-    /// Archive path of the config: `<hex>.json` (dockerd), `blobs/sha256/<hex>` (docker ≥ 25,
-    /// ctr), or `sha256:<hex>` (crane).
-    pub config: String,
-    /// Names, familiar form (`ocisize/tiny:latest`). `null` for untagged images.
-    #[serde(default)]
-    pub repo_tags: Option<Vec<String>>,
-    /// Archive paths of the layer blobs, base first; `null` reads as none.
-    #[serde(default, deserialize_with = "null_as_empty")]
-    pub layers: Vec<String>,
-    /// Foreign-layer descriptors keyed by diffID (Windows images).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub layer_sources: Option<BTreeMap<Digest, Descriptor>>,
-}
-
-/// Parse a docker-archive `manifest.json`.
-pub fn parse_docker_manifest(
-    bytes: &[u8],
-    limits: &JsonLimits,
-) -> Result<Vec<DockerSaveEntry>, SpecError> {
-    parse_json(bytes, DocumentKind::DockerManifest, limits)
 }
 
 /// The `oci-layout` marker file.

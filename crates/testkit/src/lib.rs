@@ -43,7 +43,7 @@ impl Read for Jittery<'_> {
         // A 64-bit linear congruential generator (Knuth's MMIX constants).
         self.state = self.state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         let r = self.state >> 33;
-        if self.interrupt_one_in > 0 && r % self.interrupt_one_in == 0 {
+        if self.interrupt_one_in > 0 && r.is_multiple_of(self.interrupt_one_in) {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "jitter"));
         }
         let n = (1 + (r as usize % self.max_chunk)).min(buf.len()).min(self.data.len());

@@ -16,6 +16,7 @@ pub(crate) fn roots(_catalog: &Catalog) -> Roots {
             names: Vec::new(),
             tags: Vec::new(),
             origin: "manifest.json".into(),
+            refused_by: Vec::new(),
         }],
         ..Roots::default()
     }

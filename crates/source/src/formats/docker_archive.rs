@@ -15,7 +15,7 @@ use ocisize_spec::path::{clean, AtRoot};
 use ocisize_spec::{parse_docker_manifest, DockerSaveEntry, DocumentKind};
 
 use crate::formats::oci::{index_entries, push_unique};
-use crate::model::{BlobRef, Root, RootTarget, Roots};
+use crate::model::{BlobRef, Refusal, Root, RootTarget, Roots, Runtime};
 use crate::{Catalog, Limits, Problem, ProblemKind, Selection};
 
 /// The roots of a docker-archive.
@@ -51,11 +51,22 @@ pub(crate) fn roots(catalog: &Catalog, limits: &Limits, selection: Option<&Selec
             return out;
         }
     }
+    // docker 25.0.0-25.0.2 write `"manifests": null` for `docker save <ID>` (moby#47210):
+    // docker and podman read manifest.json, containerd's importer reads only the index and
+    // imports nothing.
+    let empty_index = catalog.contains("index.json");
     for (i, e) in entries.iter().enumerate() {
         if position.is_some_and(|n| n != i) {
             continue;
         }
-        let names = checked_names(i, e, &mut out.problems);
+        let (names, mut refused_by) = checked_names(i, e, &mut out.problems);
+        if empty_index {
+            refused_by.push(Refusal {
+                runtime: Runtime::Containerd,
+                reason: "ctr images import reads the index.json, which lists no manifests, and imports nothing (\"image might be filtered out\")".into(),
+                announced: false,
+            });
+        }
         let config = member(&e.config);
         out.roots.push(Root {
             target: RootTarget::Legacy {
@@ -73,6 +84,7 @@ pub(crate) fn roots(catalog: &Catalog, limits: &Limits, selection: Option<&Selec
             names,
             tags: Vec::new(),
             origin: format!("manifest.json entry {i}"),
+            refused_by,
         });
     }
     out
@@ -89,7 +101,7 @@ pub(crate) fn names_by_config(
         .iter()
         .enumerate()
         .filter_map(|(i, e)| {
-            let names = checked_names(i, e, problems);
+            let (names, _) = checked_names(i, e, problems);
             Some((digest_from_name(&member(&e.config))?, names))
         })
         .collect()
@@ -118,20 +130,50 @@ fn entries(
     }
 }
 
-/// The RepoTags of an entry as references. docker (moby `image/tarexport/load.go`) and
-/// podman (containers/image `docker/internal/tarfile/reader.go`) parse each with the
-/// docker reference grammar and require a tag: an archive with any other entry is refused
-/// by both, so it is an error here too.
-fn checked_names(i: usize, e: &DockerSaveEntry, problems: &mut Vec<Problem>) -> Vec<Reference> {
+/// The RepoTags of an entry as references, and the runtimes that refuse the archive for a
+/// bad one. docker (moby `image/tarexport/load.go`) and podman (containers/image
+/// `docker/internal/tarfile/reader.go`) parse each with the docker reference grammar and
+/// require a tag: an archive with any other entry is refused by both, so it is an error here
+/// too. containerd (`images/archive/importer.go`) takes a name without a tag as `:latest`
+/// and refuses one that does not parse.
+fn checked_names(
+    i: usize,
+    e: &DockerSaveEntry,
+    problems: &mut Vec<Problem>,
+) -> (Vec<Reference>, Vec<Refusal>) {
     let mut names = Vec::new();
+    let mut refused_by: Vec<Refusal> = Vec::new();
+    let mut refuse = |runtime: Runtime, reason: &str| {
+        if !refused_by.iter().any(|r| r.runtime == runtime) {
+            refused_by.push(Refusal { runtime, reason: reason.to_owned(), announced: true });
+        }
+    };
     for t in e.repo_tags.iter().flatten() {
-        let why = match Reference::parse_normalized(t) {
+        let parsed = if uppercase_repository(t) {
+            Err("repository name must be lowercase".to_owned())
+        } else {
+            Reference::parse_normalized(t).map_err(|e| e.to_string())
+        };
+        let why = match parsed {
             Ok(r) if r.tag().is_some() => {
                 push_unique(&mut names, r);
                 continue;
             }
-            Ok(_) => "has no tag".to_owned(),
-            Err(err) => format!("is not a valid reference ({err})"),
+            Ok(_) => {
+                refuse(Runtime::Podman, "podman load refuses a RepoTags entry without a tag");
+                "has no tag".to_owned()
+            }
+            Err(err) => {
+                refuse(
+                    Runtime::Podman,
+                    "podman load refuses a RepoTags entry that is not a reference",
+                );
+                refuse(
+                    Runtime::Containerd,
+                    "ctr images import refuses a RepoTags entry that is not a reference",
+                );
+                format!("is not a valid reference ({err})")
+            }
         };
         problems.push(
             Problem::error(
@@ -143,7 +185,24 @@ fn checked_names(i: usize, e: &DockerSaveEntry, problems: &mut Vec<Problem>) -> 
             .member("manifest.json"),
         );
     }
-    names
+    (names, refused_by)
+}
+
+/// Whether a name's first component would be taken as a repository with capitals. The
+/// reference parsers of docker 20.10 and podman 4 (distribution/reference before v0.5,
+/// `splitDockerDomain`) take a first component without `.` or `:` that is not `localhost`
+/// as part of the repository, which must be lowercase; later parsers take a first component
+/// with capitals as a registry host instead.
+fn uppercase_repository(name: &str) -> bool {
+    let without_digest = name.split('@').next().unwrap_or(name);
+    let repo = match without_digest.rfind(':') {
+        Some(i) if !without_digest[i..].contains('/') => &without_digest[..i],
+        _ => without_digest,
+    };
+    let first = repo.split('/').next().unwrap_or(repo);
+    let is_host = repo.contains('/') && (first.contains(['.', ':']) || first == "localhost");
+    let path = if is_host { &repo[first.len()..] } else { repo };
+    path.chars().any(|c| c.is_ascii_uppercase())
 }
 
 fn member(name: &str) -> String {

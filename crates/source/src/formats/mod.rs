@@ -103,7 +103,19 @@ impl Source for FileSource {
 
     fn roots(&self, limits: &Limits) -> Roots {
         match self.format {
-            Format::OciLayout | Format::OciArchive => oci::roots(&self.catalog, limits),
+            Format::OciLayout | Format::OciArchive => {
+                let roots = oci::roots(&self.catalog, limits);
+                if roots.roots.is_empty()
+                    && roots.problems.is_empty()
+                    && self.catalog.contains("manifest.json")
+                {
+                    // An index that lists nothing beside a manifest.json: docker 25's
+                    // archive of an untagged image, which docker and podman load from
+                    // manifest.json.
+                    return docker_archive::roots(&self.catalog, limits, self.selection.as_ref());
+                }
+                roots
+            }
             Format::DockerArchive => {
                 docker_archive::roots(&self.catalog, limits, self.selection.as_ref())
             }
@@ -125,6 +137,14 @@ impl Source for FileSource {
     fn selection(&self) -> Option<&Selection> {
         self.selection.as_ref()
     }
+}
+
+/// The root document of a format that was refused (it leaves the root), as the reason the
+/// format cannot be told.
+fn refused_root(catalog: &Catalog) -> Option<String> {
+    ["index.json", "manifest.json"]
+        .iter()
+        .find_map(|n| catalog.refused(n).map(|r| format!("{n} {r}; refused")))
 }
 
 fn refused_note(catalog: &Catalog) -> String {
@@ -165,6 +185,10 @@ fn detect(catalog: &Catalog, forced: Option<Format>) -> Result<Format, SourceErr
             }),
             None if is_oci => Ok(Format::OciLayout),
             None if has_manifest => Ok(Format::Dir),
+            None if refused_root(catalog).is_some() => Err(SourceError::UnknownFormat {
+                path: path(),
+                reason: refused_root(catalog).unwrap_or_default(),
+            }),
             None => Err(SourceError::UnknownFormat {
                 path: path(),
                 reason: format!(
@@ -197,6 +221,10 @@ fn detect(catalog: &Catalog, forced: Option<Format>) -> Result<Format, SourceErr
             },
         }),
         (None, Some(f)) => Ok(f),
+        (None, None) if refused_root(catalog).is_some() => Err(SourceError::UnknownFormat {
+            path: path(),
+            reason: refused_root(catalog).unwrap_or_default(),
+        }),
         (None, None) => Err(SourceError::UnknownFormat {
             path: path(),
             reason: format!(

@@ -16,6 +16,7 @@ pub(crate) fn roots(catalog: &Catalog, limits: &Limits) -> Roots {
             names: Vec::new(),
             tags: Vec::new(),
             origin: format!("index.json manifests[{i}]"),
+            refused_by: Vec::new(),
         };
         names_from_annotations(&d, &mut root);
         out.roots.push(root);

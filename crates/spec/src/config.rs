@@ -1,0 +1,97 @@
+//! The image config (the parts sizing and verification need) and a docker-archive's
+//! `manifest.json`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    null_as_empty, parse_json, Descriptor, Digest, DocumentKind, JsonLimits, Platform, SpecError,
+};
+
+/// The parts of an image config that sizing and verification need (image-spec config.md).
+/// Every other field is ignored.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageConfig {
+    /// CPU architecture.
+    #[serde(default)]
+    pub architecture: String,
+    /// Operating system.
+    #[serde(default)]
+    pub os: String,
+    /// CPU variant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// Creation time, RFC 3339, as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// The layer diffIDs.
+    #[serde(default)]
+    pub rootfs: RootFs,
+    /// Build history.
+    #[serde(default)]
+    pub history: Vec<History>,
+}
+
+impl ImageConfig {
+    /// The platform the config declares.
+    pub fn platform(&self) -> Platform {
+        Platform {
+            architecture: self.architecture.clone(),
+            os: self.os.clone(),
+            variant: self.variant.clone(),
+            os_version: None,
+        }
+    }
+}
+
+/// `rootfs` of an image config.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootFs {
+    /// "MUST be set to `layers`."
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    /// "An array of layer content hashes (DiffIDs), in order from first to last."
+    #[serde(default)]
+    pub diff_ids: Vec<Digest>,
+}
+
+/// One history entry of an image config.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct History {
+    /// When the step ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// The command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// True when the step made no layer.
+    #[serde(default)]
+    pub empty_layer: bool,
+}
+
+/// One entry of a docker-archive `manifest.json` (moby `image/tarexport`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DockerSaveEntry {
+    /// Archive path of the config: `<hex>.json` (dockerd), `blobs/sha256/<hex>` (docker ≥ 25,
+    /// ctr), or `sha256:<hex>` (crane).
+    pub config: String,
+    /// Names, familiar form (`ocisize/tiny:latest`). `null` for untagged images.
+    #[serde(default)]
+    pub repo_tags: Option<Vec<String>>,
+    /// Archive paths of the layer blobs, base first; `null` reads as none.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub layers: Vec<String>,
+    /// Foreign-layer descriptors keyed by diffID (Windows images).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer_sources: Option<BTreeMap<Digest, Descriptor>>,
+}
+
+/// Parse a docker-archive `manifest.json`.
+pub fn parse_docker_manifest(
+    bytes: &[u8],
+    limits: &JsonLimits,
+) -> Result<Vec<DockerSaveEntry>, SpecError> {
+    parse_json(bytes, DocumentKind::DockerManifest, limits)
+}
