@@ -123,6 +123,19 @@ pub(crate) fn open_namespaces(
     only: Option<&str>,
     options: &Options,
 ) -> Result<Vec<RuntimeStore>, Error> {
+    let first = read(root, only, options)?;
+    // A blob the metadata named but the content store no longer had: an image removed (and
+    // collected) between the two reads, most likely. A second read sees it gone, or the
+    // problem stands.
+    let unreadable =
+        |s: &RuntimeStore| s.problems.iter().any(|p| matches!(p, Problem::BlobUnreadable { .. }));
+    if first.iter().any(unreadable) {
+        return read(root, only, options);
+    }
+    Ok(first)
+}
+
+fn read(root: &Path, only: Option<&str>, options: &Options) -> Result<Vec<RuntimeStore>, Error> {
     let meta_path = root.join(META_DB);
     if !meta_path.is_file() {
         return Err(Error::NotAStore {
