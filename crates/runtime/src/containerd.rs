@@ -155,7 +155,7 @@ fn read(root: &Path, only: Option<&str>, options: &Options) -> Result<Vec<Runtim
     let mut namespaces: Vec<(String, Vec<Grouped>, Vec<Problem>)> = Vec::new();
     for ns in meta.namespaces.iter().filter(|n| only.is_none_or(|o| n.name == o)) {
         let mut problems = Vec::new();
-        let images = group(ns, &content, &host, options, &mut walks, &snaps, &mut problems)?;
+        let images = group(ns, &content, &host, options, &mut walks, &snaps, &mut problems);
         namespaces.push((ns.name.clone(), images, problems));
     }
     // A blob file serves every namespace: it is freed when no image of any namespace uses it.
@@ -190,7 +190,7 @@ fn group(
     walks: &mut HashMap<Digest, Walk>,
     snaps: &BTreeMap<String, Snapshot>,
     problems: &mut Vec<Problem>,
-) -> Result<Vec<Grouped>, Error> {
+) -> Vec<Grouped> {
     let mut out: Vec<Grouped> = Vec::new();
     let mut by_id: HashMap<Digest, usize> = HashMap::new();
     // The namespace's keys (a chain ID for an unpacked layer) to the snapshotter's keys.
@@ -260,7 +260,7 @@ fn group(
         g.names.sort();
         g.names.dedup();
     }
-    Ok(out)
+    out
 }
 
 /// The committed snapshots of `chain` (by the namespace's `keys`), and their usage summed
