@@ -398,7 +398,11 @@ impl Files {
 }
 
 /// List a layout directory. Files are opened only when an image needs them.
-fn list_dir(root: &Path, path: String, options: &ScanOptions) -> Result<Catalog, SourceError> {
+pub(crate) fn list_dir(
+    root: &Path,
+    path: String,
+    options: &ScanOptions,
+) -> Result<Catalog, SourceError> {
     let canonical_root =
         fs::canonicalize(root).map_err(|source| SourceError::Io { path: path.clone(), source })?;
     let mut files = Files::new(path, options);
