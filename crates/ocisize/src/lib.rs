@@ -28,6 +28,7 @@
 
 mod assemble;
 mod diff;
+pub mod du;
 mod report;
 pub mod sizes;
 mod waste;
@@ -41,6 +42,7 @@ pub use diff::{
     diff, ChangeKind, DiffImage, DiffLayer, DiffLayers, DiffOptions, DiffReport, FileChange,
     FileDiff, FileState,
 };
+pub use du::{du, DuOptions, DuReport, DuSource};
 pub use ocisize_digest::{Algorithm, Digest};
 pub use ocisize_layer::{Compression, Limits as LayerLimits};
 pub use ocisize_reference::Reference;
