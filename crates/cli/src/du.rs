@@ -85,6 +85,9 @@ fn printed(k: StoreKind, n: u64) -> String {
 }
 
 fn write_table<W: Write>(w: &mut W, r: &DuReport) -> io::Result<()> {
+    if r.stores.is_empty() {
+        writeln!(w, "no image stores found")?;
+    }
     for s in &r.stores {
         let ns = s.namespace.as_deref().map(|n| format!(" namespace {n}")).unwrap_or_default();
         let du = s.disk_usage.map(|d| d.to_string()).unwrap_or_else(|| "-".into());

@@ -269,7 +269,7 @@ pub struct DuReport {
 #[non_exhaustive]
 pub enum DuError {
     /// A runtime root could not be read.
-    #[error("{}: {source}", path.display())]
+    #[error("{source}")]
     Runtime {
         /// The root.
         path: PathBuf,
@@ -278,7 +278,7 @@ pub enum DuError {
         source: ocisize_runtime::Error,
     },
     /// A file source could not be inspected.
-    #[error("{path}: {source}")]
+    #[error("{source}")]
     Inspect {
         /// The source as given.
         path: String,
@@ -297,28 +297,30 @@ pub enum DuError {
     },
 }
 
-/// Read every source and aggregate them. No source: every well-known root on this host.
+/// Read every source and aggregate them. No source: every well-known root on this host
+/// (one that exists but holds no store, as an empty `/var/lib/docker` a package created,
+/// is left out; a source given is never left out).
 pub fn du(sources: &[DuSource], options: &DuOptions) -> Result<DuReport, DuError> {
     let defaults: Vec<DuSource>;
-    let sources = if sources.is_empty() {
+    let (sources, skip_empty) = if sources.is_empty() {
         defaults = ocisize_runtime::well_known_roots()
             .into_iter()
             .map(|(k, p)| DuSource::Runtime(k, p))
             .collect();
-        &defaults[..]
+        (&defaults[..], true)
     } else {
-        sources
+        (sources, false)
     };
     let mut ro = ocisize_runtime::Options::default();
     ro.podman_rule = options.podman_rule;
     let mut stores = Vec::new();
     for s in sources {
         match s {
-            DuSource::Runtime(kind, path) => {
-                let found = ocisize_runtime::open(*kind, path, &ro)
-                    .map_err(|source| DuError::Runtime { path: path.clone(), source })?;
-                stores.extend(found.into_iter().map(DuStore::from));
-            }
+            DuSource::Runtime(kind, path) => match ocisize_runtime::open(*kind, path, &ro) {
+                Ok(found) => stores.extend(found.into_iter().map(DuStore::from)),
+                Err(ocisize_runtime::Error::NotAStore { .. }) if skip_empty => {}
+                Err(source) => return Err(DuError::Runtime { path: path.clone(), source }),
+            },
             DuSource::Image(arg) => stores.push(files::store(arg, &options.inspect)?),
         }
     }
