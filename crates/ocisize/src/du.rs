@@ -360,6 +360,11 @@ fn duplicates(stores: &[DuStore], keep: Option<&Keep>) -> Vec<DuDuplicate> {
         for i in &s.images {
             let e = by_id.entry(&i.image_id).or_default();
             e.0.extend(i.names.iter().cloned());
+            // One copy per store: a layout may list one config under two manifests.
+            let here = |c: &DuCopy| c.path == s.path && c.namespace == s.namespace;
+            if e.1.iter().any(here) {
+                continue;
+            }
             e.1.push(DuCopy {
                 path: s.path.clone(),
                 namespace: s.namespace.clone(),

@@ -142,3 +142,48 @@ fn source_arguments() {
     let s: DuSource = "oci-archive:/z.tar".parse().unwrap();
     assert!(matches!(s, DuSource::Image(_)));
 }
+
+proptest::proptest! {
+    /// Any stores of images from a small pool of IDs: every ID in two or more stores is one
+    /// duplicate with one kept copy per store, the kept one frees the most, and
+    /// reclaimable is the rest.
+    #[test]
+    fn reclaimable_is_every_copy_but_the_kept_one(
+        layout in proptest::collection::vec(
+            proptest::collection::vec((0u8..5, 0u64..1_000_000), 0..5), 1..6),
+    ) {
+        let stores: Vec<DuStore> = layout
+            .iter()
+            .enumerate()
+            .map(|(n, images)| {
+                let imgs = images
+                    .iter()
+                    .map(|(id, frees)| image(&format!("i{id}"), "x:1", *frees, &[]))
+                    .collect();
+                store(Kind::Containerd, "/c", Some(&format!("ns{n}")), imgs)
+            })
+            .collect();
+        let r = from_stores(stores, None).unwrap();
+        let mut total = 0;
+        for id in 0u8..5 {
+            let firsts: Vec<u64> = layout
+                .iter()
+                .filter_map(|imgs| imgs.iter().find(|(i, _)| *i == id).map(|(_, f)| *f))
+                .collect();
+            let dup = r.duplicates.iter().find(|x| x.image_id == d(&format!("i{id}")));
+            if firsts.len() < 2 {
+                proptest::prop_assert!(dup.is_none());
+                continue;
+            }
+            let dup = dup.unwrap();
+            proptest::prop_assert_eq!(dup.copies.len(), firsts.len());
+            proptest::prop_assert_eq!(dup.copies.iter().filter(|c| c.kept).count(), 1);
+            let max = firsts.iter().copied().max().unwrap();
+            let kept = dup.copies.iter().find(|c| c.kept).unwrap();
+            proptest::prop_assert_eq!(kept.frees, max);
+            proptest::prop_assert_eq!(dup.reclaimable, firsts.iter().sum::<u64>() - max);
+            total += dup.reclaimable;
+        }
+        proptest::prop_assert_eq!(r.reclaimable, total);
+    }
+}
