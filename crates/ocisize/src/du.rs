@@ -260,7 +260,7 @@ pub struct DuReport {
     pub shared_layers: Vec<SharedLayer>,
     /// Bytes on disk of all the stores together, each inode once.
     pub disk_usage: u64,
-    /// Σ reclaimable of the duplicates.
+    /// Σ reclaimable of the duplicates, an archive's file counted once.
     pub reclaimable: u64,
 }
 
@@ -335,7 +335,14 @@ pub fn from_stores(stores: Vec<DuStore>, keep: Option<&Keep>) -> Result<DuReport
         usage.add(p).map_err(|source| DuError::Io { path: p.clone(), source })?;
     }
     let duplicates = duplicates(&stores, keep);
-    let reclaimable = duplicates.iter().map(|d| d.reclaimable).sum();
+    // An archive's file is removed once however many of its images are duplicates.
+    let mut files = BTreeSet::new();
+    let reclaimable = duplicates
+        .iter()
+        .flat_map(|d| &d.copies)
+        .filter(|c| !c.kept && (c.kind != StoreKind::Archive || files.insert(c.path.clone())))
+        .map(|c| c.frees)
+        .sum();
     Ok(DuReport {
         shared_layers: shared_layers(&stores),
         duplicates,

@@ -187,3 +187,20 @@ proptest::proptest! {
         proptest::prop_assert_eq!(r.reclaimable, total);
     }
 }
+
+#[test]
+fn an_archive_file_counts_once_in_the_total() {
+    let mut stores = node();
+    // An archive holding tiny and base: 5,000 bytes of file.
+    let mut archive = store(Kind::Docker, "/x.tar", None, vec![]);
+    archive.kind = StoreKind::Archive;
+    archive.images = stores[2].images.clone();
+    for i in &mut archive.images {
+        i.frees = 5_000;
+    }
+    stores.push(archive);
+    let r = from_stores(stores, Some(&Keep::Containerd)).unwrap();
+    let per: u64 = r.duplicates.iter().map(|x| x.reclaimable).sum();
+    assert_eq!(per, 2_314_137 + 2_351_026 + 5_000 + 900 + 5_000);
+    assert_eq!(r.reclaimable, per - 5_000);
+}
