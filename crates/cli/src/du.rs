@@ -80,6 +80,8 @@ fn printed(k: StoreKind, n: u64) -> String {
     match k {
         StoreKind::Docker => units::docker(n),
         StoreKind::ContainersStorage => units::podman(n),
+        // `ctr images ls`, then `crictl images` (the kubelet's namespace shows both).
+        StoreKind::Containerd => format!("{} / {}", units::ctr(n), units::crictl(n)),
         _ => units::ctr(n),
     }
 }
