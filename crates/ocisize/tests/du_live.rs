@@ -14,6 +14,9 @@ mod docker;
 #[allow(dead_code)]
 #[path = "../../runtime/tests/live/harness.rs"]
 mod harness;
+#[allow(dead_code)]
+#[path = "../../runtime/tests/live/podman.rs"]
+mod podman;
 
 use harness::{corpus, du_b1, run, Work};
 use ocisize::du::{DuSource, Keep, Kind, StoreKind};
@@ -22,7 +25,7 @@ use ocisize::{du, units, DuOptions};
 const TINY: &str = "sha256:60df9f5c591b293a99389c86b1bbf1295f18634847967b20dd54b32eab43c61c";
 
 #[test]
-fn tiny_in_dockerd_overlay2_and_containerd_k8s_io() {
+fn tiny_in_dockerd_overlay2_containerd_k8s_io_and_podman() {
     let work = Work::new("du-live");
     let run_dir = tempfile::Builder::new().prefix("osz").tempdir().unwrap();
     let (dir, run_dir) = (work.dir.as_path(), run_dir.path());
@@ -90,6 +93,26 @@ fn tiny_in_dockerd_overlay2_and_containerd_k8s_io() {
     let paths: Vec<_> = r.stores.iter().flat_map(|s| s.disk_usage_paths.clone()).collect();
     assert!(!paths.is_empty());
     assert_eq!(r.disk_usage, du_b1(&paths));
+
+    // podman 4.3.1 (overlay) loads the same file: a third copy, podman's Size 2,351,026.
+    let p = podman::Podman::new(dir, run_dir, "overlay");
+    run(&mut p.podman(&["load", "-i", tar.to_str().unwrap()]));
+    let mut three = sources.to_vec();
+    three.push(DuSource::Runtime(Kind::ContainersStorage, p.root.clone()));
+    let r3 = du(&three, &DuOptions::default()).unwrap();
+    assert_eq!(r3.duplicates.len(), 1, "{:?}", r3.duplicates);
+    let copies: Vec<_> = r3.duplicates[0].copies.iter().map(|c| (c.kind, c.frees)).collect();
+    assert_eq!(
+        copies,
+        [
+            (StoreKind::Docker, 2_314_137),
+            (StoreKind::Containerd, 4_787_213),
+            (StoreKind::ContainersStorage, 2_351_026)
+        ]
+    );
+    assert_eq!(r3.reclaimable, 2_314_137 + 2_351_026);
+    let paths: Vec<_> = r3.stores.iter().flat_map(|s| s.disk_usage_paths.clone()).collect();
+    assert_eq!(r3.disk_usage, du_b1(&paths));
     eprintln!(
         "containerd copy frees {}, reclaimable {}, disk usage {} (docker {:?}, k8s.io {:?})",
         in_k8s.frees, r.reclaimable, r.disk_usage, r.stores[0].disk_usage, k8s.disk_usage
