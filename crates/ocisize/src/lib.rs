@@ -21,6 +21,10 @@
 //! # Ok::<(), ocisize::InspectError>(())
 //! ```
 //!
+//! [`du()`] reads a node's image stores together (docker, containerd per namespace,
+//! containers-storage, and image files): the images held more than once and what removing
+//! the extra copies would free (`docs/du.md`).
+//!
 //! Figures follow each tool's own rule, documented in `docs/sizes.md`:
 //! docker counts unpacked file bytes, podman uncompressed tar bytes plus the documents it
 //! stores, containerd the blobs in its content store.
