@@ -3,6 +3,7 @@
 //! This binary is the only part of ocisize that parses flags, prints, or uses `anyhow`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod du;
 mod table;
 
 use std::io::{self, IsTerminal, Write};
@@ -55,6 +56,9 @@ enum Command {
     /// verified (whatever differs), 1 when something failed verification, 2 on usage or I/O
     /// errors.
     Diff(DiffArgs),
+    /// The image stores of this node together (runtime roots, archives, layouts): sizes,
+    /// images held more than once, and what removing the extra copies would free.
+    Du(du::DuArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -151,6 +155,7 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Command::Man { dir } => man(dir.as_deref()),
         Command::Diff(args) => diff(&args),
+        Command::Du(args) => du::run(&args),
     }
 }
 

@@ -21,6 +21,10 @@
 //! # Ok::<(), ocisize::InspectError>(())
 //! ```
 //!
+//! [`du()`] reads a node's image stores together (docker, containerd per namespace,
+//! containers-storage, and image files): the images held more than once and what removing
+//! the extra copies would free (`docs/du.md`).
+//!
 //! Figures follow each tool's own rule, documented in `docs/sizes.md`:
 //! docker counts unpacked file bytes, podman uncompressed tar bytes plus the documents it
 //! stores, containerd the blobs in its content store.
@@ -28,6 +32,7 @@
 
 mod assemble;
 mod diff;
+pub mod du;
 mod report;
 pub mod sizes;
 mod waste;
@@ -41,6 +46,7 @@ pub use diff::{
     diff, ChangeKind, DiffImage, DiffLayer, DiffLayers, DiffOptions, DiffReport, FileChange,
     FileDiff, FileState,
 };
+pub use du::{du, DuOptions, DuReport, DuSource};
 pub use ocisize_digest::{Algorithm, Digest};
 pub use ocisize_layer::{Compression, Limits as LayerLimits};
 pub use ocisize_reference::Reference;

@@ -25,7 +25,7 @@
 //!   uses.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ocisize_containerd::{Kind as SnapshotKind, MetaDb, Namespace, Snapshot, SnapshotDb};
 use ocisize_digest::{chain_ids, Digest};
@@ -174,9 +174,15 @@ fn read(root: &Path, only: Option<&str>, options: &Options) -> Result<Vec<Runtim
         } else {
             None
         };
+        let du_paths = if options.disk_usage {
+            usage_paths(&content, &snap_root, &images)
+        } else {
+            Vec::new()
+        };
         let mut store = figures(root, &name, images, &global, options);
         store.problems = problems;
         store.disk_usage = du;
+        store.disk_usage_paths = du_paths;
         stores.push(store);
     }
     Ok(stores)
@@ -442,6 +448,7 @@ fn figures(
         namespace: Some(namespace.to_owned()),
         size: total,
         disk_usage: None,
+        disk_usage_paths: Vec::new(),
         images: out,
         podman_rule: None,
         problems: Vec::new(),
@@ -449,16 +456,23 @@ fn figures(
 }
 
 /// The blob files the namespace's images use and the directories of their snapshots.
-fn disk_usage(content: &Path, snap_root: &Path, images: &[Grouped]) -> Result<u64, Error> {
-    let mut du = DiskUsage::new();
+fn usage_paths(content: &Path, snap_root: &Path, images: &[Grouped]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
     for i in images {
         let blobs =
             i.all_blobs.iter().map(|(d, _)| content.join(d.algorithm().name()).join(d.hex()));
         let dirs =
             i.snapshots.iter().map(|(_, _, id)| snap_root.join("snapshots").join(id.to_string()));
-        for p in blobs.chain(dirs) {
-            du.add(&p).map_err(|e| Error::io(&p, e))?;
-        }
+        out.extend(blobs.chain(dirs));
+    }
+    out
+}
+
+/// The bytes on disk of [`usage_paths`], each inode once.
+fn disk_usage(content: &Path, snap_root: &Path, images: &[Grouped]) -> Result<u64, Error> {
+    let mut du = DiskUsage::new();
+    for p in usage_paths(content, snap_root, images) {
+        du.add(&p).map_err(|e| Error::io(&p, e))?;
     }
     Ok(du.bytes())
 }

@@ -105,6 +105,7 @@ pub(crate) fn open(root: &Path, options: &Options) -> Result<Vec<RuntimeStore>, 
             let bytes = du::disk_usage(paths.iter().map(PathBuf::as_path))
                 .map_err(|e| Error::io(root, e))?;
             store.disk_usage = Some(bytes);
+            store.disk_usage_paths = paths.to_vec();
         }
         stores.push(store);
     }
@@ -240,6 +241,7 @@ fn figures(
         namespace: None,
         size: total,
         disk_usage: None,
+        disk_usage_paths: Vec::new(),
         images,
         podman_rule: None,
         problems,

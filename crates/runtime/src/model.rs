@@ -58,12 +58,50 @@ pub struct RuntimeStore {
     /// Bytes on disk of the store's image data (`st_blocks × 512`, each inode once,
     /// directories included, as `du -B1`); `None` when not measured.
     pub disk_usage: Option<u64>,
+    /// The files and trees `disk_usage` measured, so that several stores can be measured
+    /// together with each inode once ([`crate::du::DiskUsage`]); empty when not measured.
+    #[serde(skip)]
+    pub disk_usage_paths: Vec<PathBuf>,
     /// The images, as the runtime lists them.
     pub images: Vec<RuntimeImage>,
     /// For containers-storage: the podman rule the figures follow, and why it was chosen.
     pub podman_rule: Option<RuleChoice>,
     /// What was found wrong or incomplete; a figure a problem touches says so here.
     pub problems: Vec<Problem>,
+}
+
+impl RuntimeStore {
+    /// An empty store of `kind` at `path` (for building one by hand: fill the fields).
+    pub fn new(kind: Kind, path: PathBuf, driver: &str, namespace: Option<&str>) -> RuntimeStore {
+        RuntimeStore {
+            kind,
+            path,
+            driver: driver.to_owned(),
+            namespace: namespace.map(str::to_owned),
+            size: 0,
+            disk_usage: None,
+            disk_usage_paths: Vec::new(),
+            images: Vec::new(),
+            podman_rule: None,
+            problems: Vec::new(),
+        }
+    }
+}
+
+impl RuntimeImage {
+    /// An image with ID `image_id` and every figure 0 (for building one by hand).
+    pub fn new(image_id: Digest) -> RuntimeImage {
+        RuntimeImage {
+            names: Vec::new(),
+            image_id,
+            size: 0,
+            unpacked_size: None,
+            shared_size: 0,
+            unique_size: 0,
+            frees: 0,
+            chain_ids: Vec::new(),
+        }
+    }
 }
 
 /// One image of a store, with its runtime's figures (all in bytes).

@@ -176,6 +176,7 @@ pub(crate) fn figures(
         namespace: None,
         size: total,
         disk_usage: None,
+        disk_usage_paths: Vec::new(),
         images: out,
         podman_rule: Some(rule),
         problems: Vec::new(),

@@ -125,6 +125,7 @@ pub(crate) fn open(root: &Path, options: &Options) -> Result<Vec<RuntimeStore>, 
             let bytes = du::disk_usage(paths.iter().map(PathBuf::as_path))
                 .map_err(|e| Error::io(root, e))?;
             store.disk_usage = Some(bytes);
+            store.disk_usage_paths = paths;
         }
         stores.push(store);
     }

@@ -1,0 +1,120 @@
+//! The seed case, small: the corpus image `tiny` loaded into a real dockerd 20.10 (overlay2)
+//! and a real containerd 1.6.20 (namespace `k8s.io`), then `ocisize::du` over both roots:
+//! one duplicate, with the bytes removing docker's copy would give back. The daemons run
+//! under `unshare --mount` on private sockets (the runtime crate's live harness, shared by
+//! path), and are stopped by PID when dropped.
+#![allow(clippy::unwrap_used, clippy::print_stderr, missing_docs)]
+
+#[allow(dead_code)]
+#[path = "../../runtime/tests/live/containerd.rs"]
+mod containerd;
+#[allow(dead_code)]
+#[path = "../../runtime/tests/live/docker.rs"]
+mod docker;
+#[allow(dead_code)]
+#[path = "../../runtime/tests/live/harness.rs"]
+mod harness;
+#[allow(dead_code)]
+#[path = "../../runtime/tests/live/podman.rs"]
+mod podman;
+
+use harness::{corpus, du_b1, run, Work};
+use ocisize::du::{DuSource, Keep, Kind, StoreKind};
+use ocisize::{du, units, DuOptions};
+
+const TINY: &str = "sha256:60df9f5c591b293a99389c86b1bbf1295f18634847967b20dd54b32eab43c61c";
+
+#[test]
+fn tiny_in_dockerd_overlay2_containerd_k8s_io_and_podman() {
+    let work = Work::new("du-live");
+    let run_dir = tempfile::Builder::new().prefix("osz").tempdir().unwrap();
+    let (dir, run_dir) = (work.dir.as_path(), run_dir.path());
+    let tar = corpus("tiny.dockerd.save.tar");
+
+    // docker: the figure `/system/df` gives; the root read once dockerd has stopped.
+    let (docker_size, docker_root) = {
+        let d = docker::Dockerd::start(dir, run_dir, "overlay2");
+        run(d.docker().arg("load").arg("-i").arg(&tar));
+        let df = d.df();
+        let image =
+            df["Images"].as_array().unwrap().iter().find(|i| i["Id"] == TINY).unwrap().clone();
+        (image["Size"].as_u64().unwrap(), d.root.clone())
+    };
+    assert_eq!(docker_size, 2_314_137);
+
+    // containerd: read while it runs (it holds its databases' locks).
+    let c = containerd::Containerd::start(dir, run_dir);
+    c.import("k8s.io", &tar, None);
+    let ctr_ls = run(c.ctr("k8s.io").args(["images", "ls"]));
+
+    let sources = [
+        DuSource::Runtime(Kind::Docker, docker_root.clone()),
+        DuSource::Runtime(Kind::Containerd, c.root.clone()),
+    ];
+    let r = du(&sources, &DuOptions::default()).unwrap();
+    let k8s = r.stores.iter().find(|s| s.namespace.as_deref() == Some("k8s.io")).unwrap();
+    let in_k8s = k8s.images.iter().find(|i| i.image_id.to_string() == TINY).unwrap();
+    assert_eq!(in_k8s.size, 2_350_093);
+    assert_eq!(in_k8s.unpacked_size, Some(2_437_120));
+    // ctr prints the figure read; crictl would print it in its own units.
+    let printed = units::ctr(in_k8s.size);
+    assert!(ctr_ls.lines().any(|l| l.contains("ocisize/tiny") && l.contains(&printed)), "{ctr_ls}");
+    eprintln!(
+        "tiny: docker Size {docker_size} ({}), containerd images.Size {} (crictl {}, ctr {printed})",
+        units::docker(docker_size),
+        in_k8s.size,
+        units::crictl(in_k8s.size)
+    );
+    assert_eq!(units::crictl(in_k8s.size), "2.35MB");
+
+    assert_eq!(r.duplicates.len(), 1, "{:?}", r.duplicates);
+    let d = &r.duplicates[0];
+    assert_eq!(d.image_id.to_string(), TINY);
+    assert_eq!(d.names, ["docker.io/ocisize/tiny:latest"]);
+    let copies: Vec<_> = d.copies.iter().map(|c| (c.kind, c.frees, c.kept)).collect();
+    // containerd's copy frees the most, so it is kept and docker's 2,314,137 are reclaimable.
+    assert_eq!(
+        copies,
+        [(StoreKind::Docker, 2_314_137, false), (StoreKind::Containerd, in_k8s.frees, true)]
+    );
+    // Its blobs (images.Size) and its snapshots (`ctr snapshots usage`), nothing shared.
+    assert_eq!(in_k8s.frees, 2_350_093 + 2_437_120);
+    assert_eq!(r.reclaimable, 2_314_137);
+    // The same layers by chain ID in both.
+    assert_eq!(r.shared_layers.len(), 4);
+
+    // --keep docker: containerd's copy is the one to remove.
+    let mut keep = DuOptions::default();
+    keep.keep = Some(Keep::Docker);
+    let k = du(&sources, &keep).unwrap();
+    assert_eq!(k.reclaimable, in_k8s.frees);
+
+    // Disk usage: every store's files once, as `du -s -c -B1` over them all.
+    let paths: Vec<_> = r.stores.iter().flat_map(|s| s.disk_usage_paths.clone()).collect();
+    assert!(!paths.is_empty());
+    assert_eq!(r.disk_usage, du_b1(&paths));
+
+    // podman 4.3.1 (overlay) loads the same file: a third copy, podman's Size 2,351,026.
+    let p = podman::Podman::new(dir, run_dir, "overlay");
+    run(&mut p.podman(&["load", "-i", tar.to_str().unwrap()]));
+    let mut three = sources.to_vec();
+    three.push(DuSource::Runtime(Kind::ContainersStorage, p.root.clone()));
+    let r3 = du(&three, &DuOptions::default()).unwrap();
+    assert_eq!(r3.duplicates.len(), 1, "{:?}", r3.duplicates);
+    let copies: Vec<_> = r3.duplicates[0].copies.iter().map(|c| (c.kind, c.frees)).collect();
+    assert_eq!(
+        copies,
+        [
+            (StoreKind::Docker, 2_314_137),
+            (StoreKind::Containerd, 4_787_213),
+            (StoreKind::ContainersStorage, 2_351_026)
+        ]
+    );
+    assert_eq!(r3.reclaimable, 2_314_137 + 2_351_026);
+    let paths: Vec<_> = r3.stores.iter().flat_map(|s| s.disk_usage_paths.clone()).collect();
+    assert_eq!(r3.disk_usage, du_b1(&paths));
+    eprintln!(
+        "containerd copy frees {}, reclaimable {}, disk usage {} (docker {:?}, k8s.io {:?})",
+        in_k8s.frees, r.reclaimable, r.disk_usage, r.stores[0].disk_usage, k8s.disk_usage
+    );
+}
