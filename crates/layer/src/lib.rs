@@ -114,6 +114,23 @@ pub enum LayerError {
         #[source]
         source: io::Error,
     },
+    /// The gzip trailer's length (ISIZE, the uncompressed size mod 2^32) differs from what
+    /// the stream inflates to (RFC 1952 §2.3.1).
+    #[error(
+        "gzip trailer records an uncompressed length of {recorded} bytes (mod 2^32), but the stream inflates to {inflated}"
+    )]
+    GzipLength {
+        /// ISIZE as the trailer records it.
+        recorded: u32,
+        /// Bytes the stream inflated to.
+        inflated: u64,
+    },
+    /// The gzip trailer's CRC-32 does not match the inflated bytes (RFC 1952 §2.3.1).
+    #[error("gzip trailer's CRC-32 does not match the {inflated} inflated bytes")]
+    GzipCrc {
+        /// Bytes the stream inflated to.
+        inflated: u64,
+    },
     /// The layer decompresses to more than the limit: stopped early.
     #[error("layer decompresses to more than {limit} bytes (raise the limit to measure it)")]
     TooLarge {
@@ -165,6 +182,42 @@ struct RawReader<R> {
     hasher: Option<Hasher>,
     count: u64,
     failed: Option<io::Error>,
+    /// The last 8 bytes read: a single-member gzip blob's trailer (CRC-32, ISIZE).
+    tail: [u8; 8],
+}
+
+impl<R> RawReader<R> {
+    fn keep_tail(&mut self, chunk: &[u8]) {
+        if chunk.len() >= 8 {
+            self.tail.copy_from_slice(&chunk[chunk.len() - 8..]);
+        } else {
+            self.tail.rotate_left(chunk.len());
+            self.tail[8 - chunk.len()..].copy_from_slice(chunk);
+        }
+    }
+
+    /// flate2 reports a bad CRC-32 and a bad ISIZE with one message; the trailer says which
+    /// it was (for a single-member stream, whose trailer ends the blob).
+    fn name_trailer_failure(
+        &self,
+        layer: Result<LayerFacts, LayerError>,
+    ) -> Result<LayerFacts, LayerError> {
+        match layer {
+            Err(LayerError::Decompress { compression: Compression::Gzip, offset, source })
+                if self.count >= 18 && source.to_string().contains("matching checksum") =>
+            {
+                let recorded =
+                    u32::from_le_bytes([self.tail[4], self.tail[5], self.tail[6], self.tail[7]]);
+                // ISIZE is the length modulo 2^32: the truncation is the format's.
+                if recorded != offset as u32 {
+                    Err(LayerError::GzipLength { recorded, inflated: offset })
+                } else {
+                    Err(LayerError::GzipCrc { inflated: offset })
+                }
+            }
+            other => other,
+        }
+    }
 }
 
 impl<R: Read> Read for RawReader<R> {
@@ -174,6 +227,7 @@ impl<R: Read> Read for RawReader<R> {
                 if let Some(h) = self.hasher.as_mut() {
                     h.update(&buf[..n]);
                 }
+                self.keep_tail(&buf[..n]);
                 self.count += n as u64;
                 Ok(n)
             }
@@ -201,7 +255,7 @@ pub fn measure_blob<R: Read>(
     limits: &Limits,
     pipeline: Pipeline,
 ) -> io::Result<BlobMeasurement> {
-    let mut reader = RawReader { inner: raw, hasher: None, count: 0, failed: None };
+    let mut reader = RawReader { inner: raw, hasher: None, count: 0, failed: None, tail: [0; 8] };
     let head = sniff_head(&mut reader).map_err(|e| reader.failed.take().unwrap_or(e))?;
     let compression = Compression::sniff(&head);
     if compression == Compression::None && algorithm == Algorithm::Sha256 {
@@ -231,6 +285,7 @@ pub fn measure_blob<R: Read>(
     if let Some(e) = reader.failed.take() {
         return Err(e);
     }
+    let layer = reader.name_trailer_failure(layer);
     Ok(BlobMeasurement { size: reader.count, digest: hasher?.finalize(), layer })
 }
 

@@ -408,3 +408,30 @@ fn a_failing_reader_is_an_error_not_a_corrupt_layer() {
         assert_eq!(e.unwrap_err().to_string(), "disk gone", "{pipeline:?}");
     }
 }
+
+/// flate2 reports a bad CRC-32 and a bad ISIZE alike ("does not have a matching checksum");
+/// the trailer tells them apart.
+#[test]
+fn gzip_trailer_failures_are_named() {
+    let tar = build(&sample());
+    let gz = gzip(&tar);
+    let n = gz.len();
+    for pipeline in [Pipeline::Serial, Pipeline::Staged] {
+        let mut bad_isize = gz.clone();
+        bad_isize[n - 1] ^= 0x40;
+        let m =
+            measure_blob(&bad_isize[..], Algorithm::Sha256, &Limits::default(), pipeline).unwrap();
+        let e = m.layer.unwrap_err();
+        assert!(
+            matches!(e, LayerError::GzipLength { inflated, .. } if inflated == tar.len() as u64),
+            "{e}"
+        );
+        assert!(e.to_string().contains("uncompressed length"), "{e}");
+        let mut bad_crc = gz.clone();
+        bad_crc[n - 6] ^= 0x01;
+        let m =
+            measure_blob(&bad_crc[..], Algorithm::Sha256, &Limits::default(), pipeline).unwrap();
+        let e = m.layer.unwrap_err();
+        assert!(matches!(e, LayerError::GzipCrc { .. }), "{e}");
+    }
+}
