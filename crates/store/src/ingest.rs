@@ -166,6 +166,22 @@ impl Writer {
         }
     }
 
+    /// Whether the store held the expected blob when the writer was opened: its bytes are
+    /// only hashed and counted, so only a commit with that digest can succeed.
+    pub fn is_stored_already(&self) -> bool {
+        self.sink.is_none() && self._ingest_lock.is_none()
+    }
+
+    /// Flush the bytes written so far and free the write buffer, keeping the ingest open:
+    /// for a caller that holds many writers between their last write and their commit.
+    pub fn release_buffer(&mut self) -> io::Result<()> {
+        if let Some(sink) = self.sink.take() {
+            let file = sink.into_inner().map_err(io::IntoInnerError::into_error)?;
+            self.sink = Some(BufWriter::with_capacity(0, file));
+        }
+        Ok(())
+    }
+
     /// Tell the writer that the caller's bytes start again at byte 0: the next
     /// [`Writer::offset`] bytes written are taken as those the resumed ingest holds already
     /// and dropped. They are not compared; the digest check at commit covers them, so a

@@ -66,7 +66,10 @@
 
 mod blob;
 mod error;
+mod export;
 mod fsck;
+mod graph;
+mod import;
 mod index;
 mod ingest;
 mod layout;
@@ -80,7 +83,10 @@ use std::path::{Path, PathBuf};
 
 pub use blob::{BlobInfo, BlobReader, Blobs};
 pub use error::{Result, StoreError};
+pub use export::{Destination, ExportOptions, ExportReport};
 pub use fsck::{CorruptBlob, FsckReport};
+pub use graph::{host_platform, CheckReport, ListedImage, MissingBlob, SizedBlob};
+pub use import::{ImportOptions, ImportReport, ImportedImage};
 pub use index::entry_name;
 pub use ingest::{Committed, IngestStatus, Writer};
 pub use sweep::{GcLock, RemovedIngest, SweepReport, ABANDONED_INGEST_AGE};
