@@ -206,13 +206,24 @@ impl Ctx<'_> {
         let root = self.roots.iter().find(|r| r.origin == origin).map(|r| &r.target);
         let mut top = match root {
             Some(RootTarget::Descriptor(r)) => r.clone(),
+            Some(RootTarget::Document { member }) => {
+                match self.graph.blobs.values().find(|u| u.member == *member) {
+                    Some(u) => u.descriptor.clone(),
+                    None => d.clone(),
+                }
+            }
             _ => {
                 self.graph.blobs.get(&d.digest).map_or_else(|| d.clone(), |u| u.descriptor.clone())
             }
         };
         top.annotations.clear();
-        if top.media_type.is_none() && top.digest == d.digest {
-            top.media_type = media_type.cloned();
+        if top.media_type.is_none() {
+            top.media_type = if top.digest == d.digest {
+                media_type.cloned()
+            } else {
+                // A `dir:` list without a mediaType field of its own.
+                Some(MediaType::DockerList)
+            };
         }
         top
     }
