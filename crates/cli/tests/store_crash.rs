@@ -94,6 +94,8 @@ fn an_import_killed_anywhere_leaves_a_sound_store_and_a_rerun_completes() {
     assert!(out.status.success());
     let after = fsck(s);
     assert_eq!(after["unreferenced"], serde_json::json!([]), "before gc: {v}");
+    // The killed imports' ingests go too: an import's ingests are never resumed.
+    assert!(std::fs::read_dir(store.join("ingest")).unwrap().next().is_none(), "ingests left");
 }
 
 #[test]

@@ -11,6 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use ocisize_digest::{Algorithm, Digest};
 use ocisize_source::{Measured, Tee};
 
+use crate::sweep::IMPORT_REF_PREFIX;
 use crate::{Store, StoreError, Writer};
 
 /// A member's bytes in an ingest, and what measuring them found.
@@ -44,7 +45,7 @@ impl Ingests {
         let n = IMPORTS.fetch_add(1, Ordering::Relaxed);
         Ingests {
             store: store.clone(),
-            prefix: format!("ocisize-import-{}-{nanos}-{n}", std::process::id()),
+            prefix: format!("{IMPORT_REF_PREFIX}{}-{nanos}-{n}", std::process::id()),
             count: AtomicU64::new(0),
             hints: Mutex::default(),
             done: Arc::default(),
