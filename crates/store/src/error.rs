@@ -160,7 +160,7 @@ pub enum StoreError {
     #[error(transparent)]
     Source(#[from] ocisize_source::SourceError),
     /// An import's source failed verification: nothing was committed.
-    #[error("{source_path}{}: {message}{}", member.as_ref().map(|m| format!(" (member {m})")).unwrap_or_default(), found_text(*expected, *found))]
+    #[error("{source_path}{}: {message}{}", member.as_ref().map(|m| format!(" (member {m})")).unwrap_or_default(), found_text(*expected, *found, message))]
     Invalid {
         /// The source.
         source_path: String,
@@ -240,9 +240,15 @@ impl StoreError {
     }
 }
 
-fn found_text(expected: Option<Digest>, found: Option<Digest>) -> String {
+/// `(expected …, found …)` unless the message says both already.
+fn found_text(expected: Option<Digest>, found: Option<Digest>, message: &str) -> String {
     match (expected, found) {
-        (Some(e), Some(f)) if e != f => format!(" (expected {e}, found {f})"),
+        (Some(e), Some(f))
+            if e != f
+                && !(message.contains(&e.to_string()) && message.contains(&f.to_string())) =>
+        {
+            format!(" (expected {e}, found {f})")
+        }
         _ => String::new(),
     }
 }

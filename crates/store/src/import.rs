@@ -203,7 +203,17 @@ impl Store {
                 })
             });
             let committed = match slot.and_then(Option::take) {
-                Some(t) => t.writer.commit(Some((*digest, needed.size)))?,
+                // Opened on a blob the store held: the measurement verified the bytes.
+                Some(t) if t.writer.is_stored_already() => {
+                    t.writer.abort();
+                    match self.info(digest)? {
+                        Some(i) if i.size == needed.size => {
+                            crate::Committed { digest: *digest, size: needed.size, existed: true }
+                        }
+                        _ => return Err(StoreError::BlobNotFound { digest: *digest }),
+                    }
+                }
+                Some(t) => t.writer.commit_measured(*digest, (*digest, needed.size))?,
                 None => self.copy_member(source, &needed.member, *digest, needed.size, ingests)?,
             };
             count(committed.existed, committed.size);

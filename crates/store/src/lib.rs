@@ -35,6 +35,39 @@
 //! # }
 //! ```
 //!
+//! Importing, listing, exporting and collecting: an image source is anything `ocisize
+//! inspect` reads, verified as inspect verifies it while its blobs are written.
+//!
+//! ```
+//! use ocisize_source::SourceArg;
+//! use ocisize_store::{Destination, ExportOptions, ImportOptions, Store};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! let store = Store::open_or_create(dir.path().join("store"))?;
+//! let archive = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/corpus/tiny.dockerd.save.tar");
+//! let report = store.import(&SourceArg::path(archive), &ImportOptions::default())?;
+//! assert_eq!(report.images[0].name, "docker.io/ocisize/tiny:latest"); // from RepoTags
+//! assert_eq!(report.blobs_written, 6); // 4 layers, the config, containerd's manifest
+//!
+//! // Again: every byte verified, nothing written.
+//! let again = store.import(&SourceArg::path(archive), &ImportOptions::default())?;
+//! assert_eq!((again.blobs_written, again.blobs_present), (0, 6));
+//!
+//! let listed = store.list()?;
+//! assert_eq!(listed[0].size, Some(2_350_093)); // what `ctr images ls` shows
+//!
+//! let name = ocisize_reference::Reference::parse_normalized("ocisize/tiny")?;
+//! let dest: Destination = format!("oci-archive:{}", dir.path().join("tiny.tar").display()).parse()?;
+//! store.export(&name, &dest, &ExportOptions::default())?;
+//!
+//! store.remove_names(&[name])?;
+//! assert_eq!(store.gc(false)?.removed.len(), 6);
+//! assert!(store.fsck()?.is_clean());
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Guarantees
 //!
 //! - **No blob is visible before its bytes are durable and checked.** A writer's bytes go

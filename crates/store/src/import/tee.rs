@@ -75,7 +75,8 @@ impl Ingests {
 
 /// The digest a member's name promises, in the formats that name blobs by digest:
 /// `blobs/<alg>/<hex>` (OCI, docker ≥ 25), `<hex>.json` (a docker-archive's config),
-/// `sha256:<hex>`, and `<hex>` (a containers/image `dir:`).
+/// `<hex>.tar` (a containers/image docker-archive's layer, uncompressed and named by its
+/// digest: `docker/internal/tarfile/writer.go`), `sha256:<hex>`, and `<hex>` (a `dir:`).
 pub(crate) fn named_digest(member: &str) -> Option<Digest> {
     let mut parts = member.split('/');
     if let (Some("blobs"), Some(alg), Some(hex), None) =
@@ -89,25 +90,39 @@ pub(crate) fn named_digest(member: &str) -> Option<Digest> {
     if member.starts_with("sha256:") {
         return member.parse().ok();
     }
-    let hex = member.strip_suffix(".json").unwrap_or(member);
+    let hex =
+        member.strip_suffix(".json").or_else(|| member.strip_suffix(".tar")).unwrap_or(member);
     if hex.len() == 64 {
         return format!("{}:{hex}", Algorithm::Sha256).parse().ok();
     }
     None
 }
 
+/// Members no format stores a blob in, by name: the archive's own documents. They are
+/// small JSON and kept by the measuring pass, so one that turns out to be a blob (a `dir:`
+/// layout's `manifest.json`) is read from what was kept. Not teeing them saves each an
+/// ingest (and the fsyncs of its timestamp files).
+fn is_document(member: &str) -> bool {
+    let base = member.rsplit('/').next().unwrap_or(member);
+    matches!(member, "manifest.json" | "repositories" | "index.json" | "oci-layout" | "version")
+        || (member.contains('/')
+            && !member.starts_with("blobs/")
+            && matches!(base, "json" | "VERSION"))
+}
+
 /// A writer on its way through the measuring pass; when the pass is done with it (dropped
 /// by [`Tee::close`], or by a read that failed), it goes to the import's list.
 struct Slot {
     teed: Option<Teed>,
+    held: bool,
     home: Arc<Mutex<Vec<Teed>>>,
 }
 
 impl Write for Slot {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match &mut self.teed {
-            Some(t) => t.writer.write(buf),
-            None => Ok(buf.len()),
+            Some(t) if !self.held => t.writer.write(buf),
+            _ => Ok(buf.len()),
         }
     }
 
@@ -135,10 +150,20 @@ fn to_io(e: StoreError) -> io::Error {
 
 impl Tee for Ingests {
     fn open(&self, member: &str, size: u64) -> io::Result<Option<Box<dyn Write + Send>>> {
+        if is_document(member) {
+            return Ok(None);
+        }
         let expected = self.expected(member).map(|d| (d, size));
-        let writer = self.store.writer(&self.reference(member), expected).map_err(to_io)?;
+        let mut writer = self.store.writer(&self.reference(member), expected).map_err(to_io)?;
+        // The measuring pass hashes every byte: the writer need not hash them again. A
+        // writer of a blob the store holds gets no bytes at all (they are verified by the
+        // measurement, and nothing would be written).
+        let held = writer.is_stored_already();
+        if !held {
+            writer.hash_elsewhere();
+        }
         let teed = Teed { member: member.to_owned(), writer, measured: None };
-        Ok(Some(Box::new(Slot { teed: Some(teed), home: self.done.clone() })))
+        Ok(Some(Box::new(Slot { teed: Some(teed), held, home: self.done.clone() })))
     }
 
     fn close(
@@ -170,8 +195,14 @@ mod tests {
         assert_eq!(named_digest(&format!("{hex}.json")), Some(d));
         assert_eq!(named_digest(&format!("sha256:{hex}")), Some(d));
         assert_eq!(named_digest(hex), Some(d));
+        assert_eq!(named_digest(&format!("{hex}.tar")), Some(d));
         assert_eq!(named_digest(&format!("{hex}/layer.tar")), None);
         assert_eq!(named_digest("manifest.json"), None);
         assert_eq!(named_digest("blobs/sha256/nothex"), None);
+        assert!(is_document("manifest.json") && is_document(&format!("{hex}/json")));
+        assert!(
+            !is_document(&format!("{hex}/layer.tar"))
+                && !is_document(&format!("blobs/sha256/{hex}"))
+        );
     }
 }
