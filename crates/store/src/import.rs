@@ -259,13 +259,16 @@ fn named_other(t: &Teed, digest: &Digest) -> bool {
     tee::named_digest(&t.member).is_some_and(|n| n != *digest)
 }
 
+/// The store's error inside an `io::Error` from a [`Writer`](crate::Writer), else the I/O
+/// error with the member it was about.
 fn write_error(e: io::Error, member: &str) -> StoreError {
-    match StoreError::from_io(&e) {
-        Some(_) => match e.into_inner().and_then(|b| b.downcast::<StoreError>().ok()) {
-            Some(se) => *se,
-            None => StoreError::io("write", member, io::Error::other("ingest write failed")),
-        },
-        None => StoreError::io("write", member, e),
+    if StoreError::from_io(&e).is_none() {
+        return StoreError::io("write", member, e);
+    }
+    match e.into_inner().map(|b| b.downcast::<StoreError>()) {
+        Some(Ok(se)) => *se,
+        Some(Err(other)) => StoreError::io("write", member, io::Error::other(other)),
+        None => StoreError::io("write", member, io::Error::other("the ingest write failed")),
     }
 }
 

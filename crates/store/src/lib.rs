@@ -275,15 +275,17 @@ fn init(path: &Path, allow_existing: bool) -> Result<Store> {
     } else {
         layout::write_atomic(&root, layout::OCI_LAYOUT, layout::OCI_LAYOUT_CONTENT)?;
     }
-    if !root.join(layout::INDEX).exists() {
-        index::write_index(&root, &index::empty_index())?;
-    }
     let blobs = root.join(layout::BLOBS);
     layout::make_dir(&blobs)?;
     layout::make_dir(&layout::alg_dir(&root, ocisize_digest::Algorithm::Sha256))?;
     layout::sync_dir(&blobs)?;
     layout::make_dir(&root.join(layout::INGEST))?;
     layout::sync_dir(&root)?;
+    // Last: `open` takes a directory with `index.json` for a whole store, so a making that
+    // was killed before this point is made again, not opened.
+    if !root.join(layout::INDEX).exists() {
+        index::write_index(&root, &index::empty_index())?;
+    }
     Ok(Store { root })
 }
 

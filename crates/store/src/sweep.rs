@@ -167,11 +167,18 @@ impl GcLock<'_> {
             let reference =
                 fs::read(path.join(ingest_file::REF)).ok().and_then(|r| String::from_utf8(r).ok());
             // A directory renamed aside by an interrupted removal is garbage at any age; so
-            // is an import's ingest that no writer holds: an import's refs are unique to it
-            // and never resumed (`import/tee.rs`), and under this lock no import runs.
+            // is an import's ingest: an import's refs are unique to it and never resumed
+            // (`import/tee.rs`); and so is one whose start did not complete (no `startedat`,
+            // which is written after `ref`: its writer died writing `ref`), which holds no
+            // bytes worth resuming. Under this lock no writer runs.
             let aside = layout::is_temp_name(&entry.file_name().to_string_lossy());
+            let started = path.join(ingest_file::STARTED_AT).exists();
             let import = reference.as_deref().is_some_and(|r| r.starts_with(IMPORT_REF_PREFIX));
-            if !aside && !import && !older_than(latest_change(&path), now, ABANDONED_INGEST_AGE) {
+            if !aside
+                && started
+                && !import
+                && !older_than(latest_change(&path), now, ABANDONED_INGEST_AGE)
+            {
                 continue;
             }
             let size = fs::metadata(path.join(ingest_file::DATA)).map_or(0, |m| m.len());
