@@ -11,7 +11,7 @@ use ocisize_source::{
     BlobRef, Catalog, Problem, ProblemKind, Problems, Role, Root, RootTarget, Wrapper,
 };
 use ocisize_spec::synthesized::containerd_docker_manifest;
-use ocisize_spec::{parse_json, Descriptor, DocumentKind, ImageConfig, MediaType};
+use ocisize_spec::{Descriptor, ImageConfig, MediaType};
 
 /// A blob an image needs, and the member that holds it.
 #[derive(Clone, Debug)]
@@ -102,31 +102,13 @@ pub(crate) fn plan(graph: Graph, roots: &[Root], catalog: &Catalog) -> Plan {
     plan
 }
 
-/// The config's diffIDs, read from a measured config member.
+/// The config of a measured config member (`ocisize_source::verify::config`).
 pub(crate) fn config_of(
     catalog: &Catalog,
     c: &BlobRef,
     problems: &mut Problems,
 ) -> Option<ImageConfig> {
-    let bytes = match catalog.document(&c.member, DocumentKind::Config) {
-        Ok(b) => b,
-        Err(e) => {
-            problems.push(verify::member_problem(catalog, &e, c.expected_digest()));
-            return None;
-        }
-    };
-    match parse_json::<ImageConfig>(&bytes, DocumentKind::Config, &catalog.options().limits.json) {
-        Ok(cfg) => Some(cfg),
-        Err(e) => {
-            let kind = ocisize_source::walk::spec_error_kind(&e);
-            problems.push(
-                Problem::error(kind, format!("{}: {e}", c.member))
-                    .member(&c.member)
-                    .digest(c.expected_digest()),
-            );
-            None
-        }
-    }
+    verify::config(catalog, c, problems)
 }
 
 fn image(plan: &mut Plan, ctx: &Ctx<'_>, catalog: &Catalog, node: &ImageNode) {
