@@ -3,7 +3,7 @@
 //! A [`Source`] is a [`Catalog`] (the files, and where their bytes are) read by one format
 //! adapter, which owns how that format names things: its named roots (the entries of an
 //! `index.json`, of a docker `manifest.json`, a `dir:` layout's `manifest.json`), and the
-//! member a descriptor's blob is stored as. The graph walk ([`crate::walk`]) and the
+//! member a descriptor's blob is stored as. The graph walk ([`crate::walk()`]) and the
 //! verification ([`crate::verify`]) work on any `Source`; a new store (ocisize's own, a
 //! runtime's) plugs in by implementing this trait.
 
