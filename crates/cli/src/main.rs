@@ -51,6 +51,35 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<std::path::PathBuf>,
     },
+    /// Compare two images: the layers they share (by diffID) and not, then what differs
+    /// between their final filesystems (added, removed, modified by kind, size or link).
+    ///
+    /// A and B are sources as `inspect` takes them. Exit status as for `inspect`: 0 when both
+    /// verified (whatever differs), 1 when something failed verification, 2 on usage or I/O
+    /// errors.
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct DiffArgs {
+    /// The first image source.
+    #[arg(value_name = "A")]
+    a: String,
+    /// The second image source.
+    #[arg(value_name = "B")]
+    b: String,
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    json: bool,
+    /// The platform to take from a source with several images (default: the first).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    platform: Option<String>,
+    /// Most file changes listed; every change is counted.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    max_changes: usize,
+    /// Threads to use (default: all cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -78,6 +107,14 @@ struct InspectArgs {
     /// Stop decompressing a layer after this many bytes (decompression-bomb guard).
     #[arg(long, value_name = "BYTES")]
     max_uncompressed: Option<u64>,
+    /// Account for the files, in the same single pass: bytes that later layers overwrite,
+    /// white out or hide (what squashing would free), dive's efficiency, and the paths that
+    /// waste the most.
+    #[arg(long)]
+    files: bool,
+    /// How many of the most wasteful paths `--files` lists.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    top: usize,
 }
 
 fn main() -> ExitCode {
@@ -117,6 +154,7 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Man { dir } => man(dir.as_deref()),
+        Command::Diff(args) => diff(&args),
     }
 }
 
@@ -149,6 +187,40 @@ fn man(dir: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn diff(args: &DiffArgs) -> anyhow::Result<ExitCode> {
+    let mut parsed = Vec::with_capacity(2);
+    for s in [&args.a, &args.b] {
+        match s.parse::<SourceArg>() {
+            Ok(a) => parsed.push(a),
+            Err(e) => {
+                eprintln!("ocisize: {e}");
+                return Ok(ExitCode::from(2));
+            }
+        }
+    }
+    let mut options = Options::default();
+    if let Some(j) = args.jobs {
+        options.parallelism = Parallelism::new(j);
+    }
+    let d = ocisize::DiffOptions { platform: args.platform.clone(), max_changes: args.max_changes };
+    let report = match ocisize::diff(&parsed[0], &parsed[1], &options, &d) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ocisize: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+    } else {
+        table::write_diff(&mut out, &report)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::from(if report.verified() { 0 } else { 1 }))
+}
+
 fn inspect(args: &InspectArgs) -> anyhow::Result<ExitCode> {
     let mut parsed = Vec::with_capacity(args.sources.len());
     for s in &args.sources {
@@ -165,6 +237,8 @@ fn inspect(args: &InspectArgs) -> anyhow::Result<ExitCode> {
         options.parallelism = Parallelism::new(j);
     }
     options.verify = !args.no_verify;
+    options.files = args.files;
+    options.files_top = args.top;
     if let Some(m) = args.max_uncompressed {
         options.limits.layer.max_uncompressed_bytes = m;
     }

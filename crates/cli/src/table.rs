@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use ocisize::units::human;
-use ocisize::{ImageReport, Report, Severity};
+use ocisize::{ChangeKind, DiffReport, FileState, FileWaste, ImageReport, Report, Severity};
 
 fn opt(v: Option<u64>) -> String {
     v.map(human).unwrap_or_else(|| "?".into())
@@ -89,6 +89,9 @@ pub fn write_report<W: Write>(w: &mut W, r: &Report, layers: bool) -> io::Result
             exact(i.sizes.docker_vfs), exact(i.sizes.docker_overlay2), exact(i.sizes.podman),
             exact(i.sizes.containerd), exact(i.sizes.compressed), exact(i.sizes.uncompressed)
         )?;
+        if let Some(f) = &i.files {
+            write_files(w, f)?;
+        }
         if layers {
             let mut rows = vec![[
                 "LAYER",
@@ -126,9 +129,110 @@ pub fn write_report<W: Write>(w: &mut W, r: &Report, layers: bool) -> io::Result
         }
     }
     write_artifacts(w, r)?;
-    if !r.problems.is_empty() {
+    write_problems(w, &r.problems)
+}
+
+/// `--files`: one short section per image.
+fn write_files<W: Write>(w: &mut W, f: &FileWaste) -> io::Result<()> {
+    writeln!(
+        w,
+        "  files           wasted {} ({} bytes in {} hidden copies, of {} written) | dive efficiency {:.4}% | dive wasted {}",
+        human(f.wasted_bytes),
+        f.wasted_bytes,
+        f.hidden_copies,
+        human(f.written_bytes),
+        f.efficiency.0 * 100.0,
+        human(f.dive_wasted_bytes)
+    )?;
+    if f.top.is_empty() {
+        return Ok(());
+    }
+    let mut rows = vec![["WASTED", "COPIES", "PATH"].iter().map(|s| s.to_string()).collect()];
+    for t in &f.top {
+        rows.push(vec![human(t.wasted_bytes), t.copies.to_string(), format!("/{}", t.path)]);
+    }
+    indented(w, &rows)
+}
+
+fn indented<W: Write>(w: &mut W, rows: &[Vec<String>]) -> io::Result<()> {
+    let mut buf = Vec::new();
+    write_rows(&mut buf, rows)?;
+    for line in String::from_utf8_lossy(&buf).lines() {
+        writeln!(w, "  {line}")?;
+    }
+    Ok(())
+}
+
+/// `ocisize diff`: both images, their layers, then the file changes.
+pub fn write_diff<W: Write>(w: &mut W, d: &DiffReport) -> io::Result<()> {
+    for (label, i) in [("A", &d.a), ("B", &d.b)] {
+        writeln!(
+            w,
+            "{label}  {} {} {} ({} layers{})",
+            i.source,
+            i.name.as_deref().unwrap_or("<none>"),
+            i.platform.as_deref().unwrap_or("?"),
+            i.layers,
+            if i.verified { "" } else { ", NOT verified" }
+        )?;
+    }
+    let l = &d.layers;
+    writeln!(
+        w,
+        "\nlayers: {} in common ({} shared from the base), {} only in A, {} only in B",
+        l.common.len(),
+        l.common_prefix,
+        l.only_a.len(),
+        l.only_b.len()
+    )?;
+    let mut rows = vec![["", "DIFF ID", "UNCOMPRESSED"].iter().map(|s| s.to_string()).collect()];
+    for (mark, v) in [("=", &l.common), ("A", &l.only_a), ("B", &l.only_b)] {
+        for x in v.iter() {
+            rows.push(vec![mark.into(), x.diff_id.to_string(), opt(x.uncompressed_size)]);
+        }
+    }
+    indented(w, &rows)?;
+    match &d.files {
+        None => writeln!(w, "\nfiles: unknown (a layer could not be read)")?,
+        Some(f) => {
+            writeln!(
+                w,
+                "\nfiles: {} added ({}), {} removed ({}), {} modified ({:+} bytes), {} unchanged",
+                f.added,
+                human(f.added_bytes),
+                f.removed,
+                human(f.removed_bytes),
+                f.modified,
+                f.modified_delta_bytes,
+                f.unchanged
+            )?;
+            for c in &f.changes {
+                let state = |s: &Option<FileState>| match s {
+                    Some(s) => match &s.link {
+                        Some(l) => format!("{} -> {l}", s.kind),
+                        None => format!("{} {}", s.kind, s.size),
+                    },
+                    None => String::new(),
+                };
+                let (mark, what) = match c.change {
+                    ChangeKind::Added => ("+", state(&c.b)),
+                    ChangeKind::Removed => ("-", state(&c.a)),
+                    ChangeKind::Modified => ("~", format!("{} => {}", state(&c.a), state(&c.b))),
+                };
+                writeln!(w, "  {mark} /{}  {what}", c.path)?;
+            }
+            if f.truncated {
+                writeln!(w, "  … more changes not listed (--max-changes)")?;
+            }
+        }
+    }
+    write_problems(w, &d.problems)
+}
+
+fn write_problems<W: Write>(w: &mut W, problems: &[ocisize::Problem]) -> io::Result<()> {
+    if !problems.is_empty() {
         writeln!(w)?;
-        for p in &r.problems {
+        for p in problems {
             let sev = match p.severity {
                 Severity::Error => "error",
                 Severity::Warning => "warning",

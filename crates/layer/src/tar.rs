@@ -5,6 +5,9 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::files::{record_entry, FileList, FilesError, Recorder};
+use crate::header::{cstr, numeric, octal};
+
 const BLOCK: usize = 512;
 /// Largest PAX or GNU long-name body kept in memory.
 const MAX_META: u64 = 1 << 20;
@@ -130,50 +133,8 @@ pub struct TarWalker {
     paths: HashMap<String, usize>,
     /// Inode sizes.
     inodes: Vec<u64>,
-}
-
-fn octal(field: &[u8]) -> Option<u64> {
-    // Octal digits, possibly led by spaces and ended by NUL or space (GNU, BSD and Go accept
-    // both). A field of only NULs/spaces is zero.
-    let s: Vec<u8> = field
-        .iter()
-        .copied()
-        .skip_while(|&c| c == b' ')
-        .take_while(|&c| c != 0 && c != b' ')
-        .collect();
-    if s.is_empty() {
-        return Some(0);
-    }
-    let mut v: u64 = 0;
-    for c in s {
-        if !(b'0'..=b'7').contains(&c) {
-            return None;
-        }
-        v = v.checked_mul(8)?.checked_add(u64::from(c - b'0'))?;
-    }
-    Some(v)
-}
-
-/// A numeric field: octal, or GNU base-256 when the high bit of the first byte is set.
-fn numeric(field: &[u8]) -> Option<u64> {
-    match field.first() {
-        Some(&b) if b & 0x80 != 0 => {
-            if b & 0x40 != 0 {
-                return None; // negative
-            }
-            let mut v: u64 = u64::from(b & 0x3f);
-            for &c in &field[1..] {
-                v = v.checked_mul(256)?.checked_add(u64::from(c))?;
-            }
-            Some(v)
-        }
-        _ => octal(field),
-    }
-}
-
-fn cstr(field: &[u8]) -> String {
-    let end = field.iter().position(|&c| c == 0).unwrap_or(field.len());
-    String::from_utf8_lossy(&field[..end]).into_owned()
+    /// Every entry, for the cross-layer file accounting, when asked for.
+    files: Option<Recorder>,
 }
 
 /// Normalize an entry path: `./a/b/` and `a/b` are the same file, and `..` stops at the
@@ -202,7 +163,15 @@ impl TarWalker {
             pending: Overrides::default(),
             paths: HashMap::new(),
             inodes: Vec::new(),
+            files: None,
         }
+    }
+
+    /// Also record every entry in a [`FileList`] (see [`crate::files`]), keeping up to
+    /// `memory` bytes of it in memory before sorted runs spill to a temporary file.
+    pub fn record_files(mut self, memory: u64) -> Self {
+        self.files = Some(Recorder::new(memory));
+        self
     }
 
     /// Feed the next chunk of the uncompressed stream.
@@ -354,6 +323,9 @@ impl TarWalker {
         let base = path.rsplit('/').next().unwrap_or("");
         // Go's archive/tar reads no body for header-only types, whatever their size says.
         let header_only = matches!(kind, b'1' | b'2' | b'3' | b'4' | b'5' | b'6');
+        if let Some(files) = self.files.as_mut() {
+            record_entry(files, &path, base, kind, size, &link);
+        }
         match kind {
             b'0' | 0 | b'7' => {
                 if base == ".wh..wh..opq" {
@@ -452,6 +424,24 @@ impl TarWalker {
 
     /// End of the stream: the statistics, or why the stream is not a complete tar.
     pub fn finish(self) -> Result<TarStats, TarError> {
+        self.finish_with_files().0
+    }
+
+    /// [`TarWalker::finish`], and the file list when one was recorded and the tar is valid.
+    #[allow(clippy::type_complexity)]
+    pub fn finish_with_files(
+        mut self,
+    ) -> (Result<TarStats, TarError>, Option<Result<FileList, FilesError>>) {
+        let files = self.files.take();
+        let stats = self.finish_stats();
+        let files = match (&stats, files) {
+            (Ok(_), Some(r)) => Some(r.finish()),
+            _ => None,
+        };
+        (stats, files)
+    }
+
+    fn finish_stats(self) -> Result<TarStats, TarError> {
         match self.state {
             State::Failed(e) => Err(e),
             State::End => Ok(self.finalize()),

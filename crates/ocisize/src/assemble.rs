@@ -2,15 +2,18 @@
 //! [`Report`]: figures for every runtime, each image's layers, artifacts, problems.
 
 use ocisize_digest::{chain_ids, Digest};
+use ocisize_layer::files::{FileList, FilesError};
 use ocisize_source::verify::{self, CheckedLayer};
 use ocisize_source::walk::{ArtifactNode, ImageNode};
 use ocisize_source::{BlobRef, Catalog, Problem, ProblemKind, Problems, Runtime, Source};
 use ocisize_spec::{ImageConfig, MediaType};
 
 use crate::report::{
-    ArtifactBlob, ArtifactReport, FileCounts, ImageReport, LayerReport, Report, SourceReport,
+    ArtifactBlob, ArtifactReport, FileCounts, FileWaste, ImageReport, LayerReport, Report,
+    SourceReport,
 };
 use crate::sizes::{self, Origin, SizeInputs};
+use crate::waste;
 use crate::Options;
 
 struct Ctx<'a> {
@@ -25,6 +28,15 @@ struct Ctx<'a> {
 
 /// Walk, verify and report on an opened source.
 pub(crate) fn report(source: &dyn Source, options: &Options) -> Report {
+    report_with_lists(source, options).0
+}
+
+/// [`report`], and with [`Options::files`] each image's layer file lists (base first; `None`
+/// where a layer's is unknown), in the order of the report's images.
+pub(crate) fn report_with_lists(
+    source: &dyn Source,
+    options: &Options,
+) -> (Report, Vec<Option<Vec<FileList>>>) {
     let graph = ocisize_source::walk(source, &options.limits);
     let catalog = source.catalog();
     if options.verify {
@@ -32,9 +44,10 @@ pub(crate) fn report(source: &dyn Source, options: &Options) -> Report {
     }
     let errors_seen = graph.problems.errors();
     let mut ctx = Ctx { source, catalog, problems: graph.problems, options, errors_seen };
-    let images: Vec<ImageReport> = graph.images.into_iter().map(|i| ctx.image(i)).collect();
+    let (images, lists): (Vec<ImageReport>, Vec<_>) =
+        graph.images.into_iter().map(|i| ctx.image(i)).unzip();
     let artifacts = graph.artifacts.into_iter().map(|a| ctx.artifact(a, &images)).collect();
-    Report {
+    let report = Report {
         source: SourceReport {
             path: catalog.path().to_owned(),
             format: source.format(),
@@ -43,7 +56,8 @@ pub(crate) fn report(source: &dyn Source, options: &Options) -> Report {
         images,
         artifacts,
         problems: ctx.problems.into_vec(),
-    }
+    };
+    (report, lists)
 }
 
 impl Ctx<'_> {
@@ -80,7 +94,7 @@ impl Ctx<'_> {
         (config, Some((m.digest, m.size)))
     }
 
-    fn image(&mut self, node: ImageNode) -> ImageReport {
+    fn image(&mut self, node: ImageNode) -> (ImageReport, Option<Vec<FileList>>) {
         let errors_before = self.errors_seen;
         let (config, config_blob) = match &node.config {
             Some(c) => self.config(c),
@@ -106,6 +120,7 @@ impl Ctx<'_> {
         }
         let chains = diff_ids.as_deref().map(chain_ids);
         let mut layers = Vec::with_capacity(node.layers.len());
+        let mut file_lists = Vec::with_capacity(node.layers.len());
         for (i, l) in node.layers.iter().enumerate() {
             let expected = diff_ids.as_ref().and_then(|v| v.get(i)).copied();
             let mut found = Problems::default();
@@ -114,6 +129,7 @@ impl Ctx<'_> {
             for p in found.into_vec() {
                 self.push(p);
             }
+            file_lists.push(checked.facts.as_ref().and_then(|f| f.files.clone()));
             let mut report = layer_report(l, checked);
             report.chain_id = chains.as_ref().and_then(|c| c.get(i)).copied();
             layers.push(report);
@@ -164,12 +180,17 @@ impl Ctx<'_> {
             broken: node.broken,
         };
         let (sizes, printed, runtime_digests) = sizes::compute(&inputs);
-        let familiar = node.names.iter().map(|r| r.familiar()).collect();
+        let familiar: Vec<String> = node.names.iter().map(|r| r.familiar()).collect();
+        let (files, lists) = if self.options.files {
+            self.files(file_lists, familiar.first().map_or("<none>", String::as_str))
+        } else {
+            (None, None)
+        };
         let errors_after = self.errors_seen;
         // Without reading the layers nothing is verified, whatever the documents say.
         let read_everything =
             self.options.verify || node.layers.iter().all(|l| self.catalog.is_measured(&l.member));
-        ImageReport {
+        let report = ImageReport {
             names: node.names,
             familiar_names: familiar,
             ref_names: node.tags,
@@ -186,6 +207,28 @@ impl Ctx<'_> {
                 && !node.broken
                 && !node.document_errors
                 && read_everything,
+            files,
+        };
+        (report, lists)
+    }
+
+    /// `--files`: what the layers waste on each other, and their lists (for `diff`).
+    fn files(
+        &mut self,
+        layers: Vec<Option<Result<FileList, FilesError>>>,
+        name: &str,
+    ) -> (Option<FileWaste>, Option<Vec<FileList>>) {
+        let figures = waste::lists(layers).and_then(|lists| match lists {
+            Some(l) => waste::waste(&l, self.options.files_top).map(|w| Some((w, l))),
+            None => Ok(None),
+        });
+        match figures {
+            Ok(Some((w, l))) => (Some(w), Some(l)),
+            Ok(None) => (None, None),
+            Err(e) => {
+                self.push(waste::unavailable(name, &e));
+                (None, None)
+            }
         }
     }
 

@@ -27,14 +27,20 @@
 #![deny(missing_docs)]
 
 mod assemble;
+mod diff;
 mod report;
 pub mod sizes;
+mod waste;
 
 use std::fmt;
 use std::sync::Arc;
 
 pub use ocisize_units as units;
 
+pub use diff::{
+    diff, ChangeKind, DiffImage, DiffLayer, DiffLayers, DiffOptions, DiffReport, FileChange,
+    FileDiff, FileState,
+};
 pub use ocisize_digest::{Algorithm, Digest};
 pub use ocisize_layer::{Compression, Limits as LayerLimits};
 pub use ocisize_reference::Reference;
@@ -44,8 +50,8 @@ pub use ocisize_source::{
 };
 pub use ocisize_spec::{JsonLimits, MediaType};
 pub use report::{
-    ArtifactBlob, ArtifactReport, FileCounts, ImageReport, LayerReport, Printed, Report,
-    RuntimeDigests, Sizes, SourceReport,
+    ArtifactBlob, ArtifactReport, Efficiency, FileCounts, FileWaste, ImageReport, LayerReport,
+    Printed, Report, RuntimeDigests, Sizes, SourceReport, WastedPath,
 };
 
 /// Options for [`inspect`].
@@ -67,6 +73,12 @@ pub struct Options {
     pub progress: Option<Arc<dyn Fn(u64) + Send + Sync>>,
     /// Receives every member's bytes as they are verified (see [`Tee`]).
     pub tee: Option<Arc<dyn Tee>>,
+    /// Also account for the files: record every layer's entries in the same single pass
+    /// (sets [`LayerLimits::files`]) and report per image what later layers hide
+    /// ([`ImageReport::files`]). Off by default: without it inspect keeps nothing per entry.
+    pub files: bool,
+    /// How many of the most wasteful paths [`FileWaste::top`] lists. Default 20.
+    pub files_top: usize,
 }
 
 impl Default for Options {
@@ -77,6 +89,8 @@ impl Default for Options {
             verify: true,
             progress: None,
             tee: None,
+            files: false,
+            files_top: 20,
         }
     }
 }
@@ -89,6 +103,8 @@ impl fmt::Debug for Options {
             .field("verify", &self.verify)
             .field("progress", &self.progress.is_some())
             .field("tee", &self.tee.is_some())
+            .field("files", &self.files)
+            .field("files_top", &self.files_top)
             .finish()
     }
 }
@@ -96,8 +112,10 @@ impl fmt::Debug for Options {
 impl Options {
     /// How the source is read.
     pub fn scan(&self) -> ScanOptions {
+        let mut limits = self.limits.clone();
+        limits.layer.files |= self.files;
         ScanOptions {
-            limits: self.limits.clone(),
+            limits,
             parallelism: self.parallelism,
             progress: self.progress.clone(),
             tee: self.tee.clone(),

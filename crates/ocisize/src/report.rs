@@ -70,7 +70,50 @@ pub struct ImageReport {
     /// True when every blob of this image was present and matched its digest, size and
     /// diffID.
     pub verified: bool,
+    /// What the layers waste on each other (`inspect --files`, [`crate::Options::files`]);
+    /// absent when not asked for or when a layer's entries are unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<FileWaste>,
 }
+
+/// Bytes that later layers hide, path by path (see `docs/waste.md`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileWaste {
+    /// Bytes of every copy of a file that a later layer overwrote, whited out or hid under an
+    /// opaque directory: what squashing the image would free. The surviving copy never
+    /// counts. Sizes are tar header sizes of regular files (links and directories count 0).
+    pub wasted_bytes: u64,
+    /// dive's efficiency score (`dive/filetree/efficiency.go`): Σ of each path's smallest
+    /// copy / Σ of all its copies, 1 when there is nothing.
+    pub efficiency: Efficiency,
+    /// dive's "wasted space": Σ of every copy of each path seen more than once, the surviving
+    /// copy included.
+    pub dive_wasted_bytes: u64,
+    /// Entries that do not survive (a directory merged into a directory above is not one).
+    pub hidden_copies: u64,
+    /// Bytes of every regular file the layers write.
+    pub written_bytes: u64,
+    /// The paths that waste the most, most first (20 unless [`crate::Options::files_top`]).
+    pub top: Vec<WastedPath>,
+}
+
+/// One of the paths that waste the most.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WastedPath {
+    /// The path inside the image (no leading `/`).
+    pub path: String,
+    /// Bytes of its hidden copies.
+    pub wasted_bytes: u64,
+    /// How many times the layers wrote it: hidden copies and the surviving one.
+    pub copies: u64,
+}
+
+/// A ratio in [0, 1] (never NaN), so it compares and hashes like the integers around it.
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Efficiency(pub f64);
+
+impl Eq for Efficiency {}
 
 /// One layer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,10 +187,11 @@ pub struct Sizes {
 pub struct Printed {
     /// `docker images` SIZE (vfs figure).
     pub docker: Option<String>,
-    /// `docker system df -v` SIZE, as the current docker CLI prints it (3 significant
+    /// `docker system df -v` SIZE, as docker/cli 24.0 and later print it (3 significant
     /// digits, like `docker images`).
     pub docker_df: Option<String>,
-    /// `docker system df -v` SIZE as the docker 20.10 CLI printed it (4 significant digits).
+    /// `docker system df -v` SIZE as docker/cli 20.10 to 23.0 printed it (4 significant
+    /// digits).
     pub docker_df_v20: Option<String>,
     /// `podman images` SIZE.
     pub podman: Option<String>,

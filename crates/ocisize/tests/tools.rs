@@ -77,7 +77,7 @@ fn figures_match_dockerd_overlay2_and_vfs_containerd_and_podman() {
                 checked += 1;
             }
         }
-        // Printed by the docker 20.10 client (4 significant digits; docker/cli >= 25 prints 3).
+        // Printed by the docker 20.10 client (4 significant digits; docker/cli >= 24.0 prints 3).
         if let Some(p) = text("docker_df_printed") {
             assert_eq!(img.printed.docker_df_v20, Some(p), "{file} docker_df (20.10)");
             checked += 1;

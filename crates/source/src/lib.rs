@@ -98,6 +98,13 @@ pub fn open(arg: &SourceArg, options: &ScanOptions) -> Result<FileSource, Source
     FileSource::detect(catalog, arg.format, arg.selection.clone())
 }
 
+/// The files of a directory as a catalog, with no format detected: for a store whose
+/// format adapter lives elsewhere (a runtime's content store holds `blobs/<alg>/<hex>` like
+/// an OCI layout, but its roots are in the runtime's database).
+pub fn open_dir(path: &std::path::Path, options: &ScanOptions) -> Result<Catalog, SourceError> {
+    scan::list_dir(path, path.display().to_string(), options)
+}
+
 /// Open an archive (plain, gzip- or zstd-wrapped) read from any reader, in one streaming
 /// pass, as `-` reads standard input. `name` is what reports call the input.
 pub fn open_reader<R: io::Read>(

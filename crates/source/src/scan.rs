@@ -224,7 +224,8 @@ fn index_file(
         } else {
             continue;
         };
-        let limits = options.limits.layer.clone();
+        // Only the digest is wanted: no file list.
+        let limits = ocisize_layer::Limits { files: false, ..options.limits.layer.clone() };
         files.insert(name, member, |m| {
             // Comparing a duplicate needs its digest: measure both now (not teed).
             match &m.content {
@@ -397,7 +398,11 @@ impl Files {
 }
 
 /// List a layout directory. Files are opened only when an image needs them.
-fn list_dir(root: &Path, path: String, options: &ScanOptions) -> Result<Catalog, SourceError> {
+pub(crate) fn list_dir(
+    root: &Path,
+    path: String,
+    options: &ScanOptions,
+) -> Result<Catalog, SourceError> {
     let canonical_root =
         fs::canonicalize(root).map_err(|source| SourceError::Io { path: path.clone(), source })?;
     let mut files = Files::new(path, options);

@@ -4,8 +4,16 @@
 //! - [`Jittery`]: a reader that returns random short reads and `Interrupted` errors, as
 //!   tar-rs's tests do, to check that every parser handles them.
 //! - [`copy_dir`]: a recursive copy, for tests that damage a layout directory.
+//! - [`layers`]: independent models of stacked layers (dive's trees, an unpack into a map).
+//! - [`docker_root`]: a generated docker data-root (JSON and metadata files only), for the
+//!   runtime store reader's tests and bench.
 #![deny(missing_docs)]
 #![allow(clippy::unwrap_used)]
+
+mod docker_root;
+pub mod layers;
+
+pub use docker_root::{docker_root, Generated, Shape};
 
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};

@@ -9,8 +9,8 @@
 //!
 //! ```
 //! assert_eq!(ocisize_units::docker(2_314_054), "2.31MB");
-//! assert_eq!(ocisize_units::docker_df(2_314_054), "2.31MB"); // docker/cli >= 25.0
-//! assert_eq!(ocisize_units::docker_df_v20(2_314_054), "2.314MB"); // docker/cli 20.10-24.0
+//! assert_eq!(ocisize_units::docker_df(2_314_054), "2.31MB"); // docker/cli >= 24.0
+//! assert_eq!(ocisize_units::docker_df_v20(2_314_054), "2.314MB"); // docker/cli 20.10-23.0
 //! assert_eq!(ocisize_units::docker_df_shared(2_314_054), "2.314MB");
 //! assert_eq!(ocisize_units::podman(2_351_026), "2.35 MB");
 //! assert_eq!(ocisize_units::ctr(2_350_093), "2.2 MiB");
@@ -115,7 +115,7 @@ pub fn docker(size: u64) -> String {
     go_human_size_with_precision(size as f64, 3)
 }
 
-/// The SIZE column of the images section of `docker system df -v`, as docker/cli 25.0 and
+/// The SIZE column of the images section of `docker system df -v`, as docker/cli 24.0 and
 /// later print it: `HumanSizeWithPrecision(n, 3)`, the same as `docker images` (`2.31MB`).
 ///
 /// The verbose images table (`defaultDiskUsageImageTableFormat` in docker/cli
@@ -127,7 +127,7 @@ pub fn docker_df(size: u64) -> String {
 }
 
 /// The SIZE column of the images section of `docker system df -v` as docker/cli 20.10 to
-/// 24.0 print it: `{{.VirtualSize}}`, go-units `HumanSize` (precision 4): `2.314MB`.
+/// 23.0 print it: `{{.VirtualSize}}`, go-units `HumanSize` (precision 4): `2.314MB`.
 pub fn docker_df_v20(size: u64) -> String {
     go_human_size(size as f64)
 }
@@ -265,8 +265,8 @@ mod tests {
         }
     }
 
-    /// `docker system df -v`, images section: SIZE with precision 3 (docker/cli >= 25.0),
-    /// precision 4 (20.10 to 24.0); SHARED SIZE and UNIQUE SIZE with precision 4 in both.
+    /// `docker system df -v`, images section: SIZE with precision 3 (docker/cli >= 24.0),
+    /// precision 4 (20.10 to 23.0); SHARED SIZE and UNIQUE SIZE with precision 4 in both.
     /// The strings are Go 1.19's `fmt.Sprintf("%.*g%s", p, v, unit)` after go-units'
     /// `getSizeAndUnit`, run on these byte counts; they include `%g`'s boundaries: where
     /// rounding reaches the next power of ten (`9.999kB` / `10kB`), where the exponent form
@@ -309,7 +309,7 @@ mod tests {
         ];
         for &(n, p3, p4) in cases {
             assert_eq!(docker_df(n), p3, "docker_df({n})");
-            assert_eq!(docker(n), p3, "docker({n}): df SIZE and docker images agree since 25.0");
+            assert_eq!(docker(n), p3, "docker({n}): df SIZE and docker images agree since 24.0");
             assert_eq!(docker_df_v20(n), p4, "docker_df_v20({n})");
             assert_eq!(docker_df_shared(n), p4, "docker_df_shared({n})");
             assert_eq!(docker_df_unique(n), p4, "docker_df_unique({n})");
