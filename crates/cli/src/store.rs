@@ -215,6 +215,7 @@ fn import(
     let store = at.open_or_create()?;
     let mut total =
         ImportReport { store: store.root().display().to_string(), ..Default::default() };
+    let mut failed = false;
     for arg in &parsed {
         let mut options = ImportOptions { names: names.clone(), ..Default::default() };
         if let Some(j) = jobs {
@@ -229,8 +230,15 @@ fn import(
         if let Some(b) = bar {
             b.finish_and_clear();
         }
-        // The error names the source.
-        total.merge(result?);
+        match result {
+            Ok(r) => total.merge(r),
+            Err(e) => {
+                // As inspect does: the error (which names the source), then the next source;
+                // exit status 2 at the end.
+                eprintln!("ocisize: {e}");
+                failed = true;
+            }
+        }
     }
     if json {
         print_json(&total)?;
@@ -254,7 +262,7 @@ fn import(
             units::human(total.bytes_present)
         )?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(if failed { 2 } else { 0 }))
 }
 
 fn ls(at: &Where, json: bool) -> anyhow::Result<ExitCode> {

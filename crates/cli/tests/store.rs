@@ -215,3 +215,46 @@ fn a_bare_tag_needs_a_name() {
         r["images"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["docker.io/ocisize/u:latest", "docker.io/ocisize/u:arm64"]);
 }
+
+#[test]
+fn rm_gc_and_fsck_print_what_the_issue_specifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    import(s, corpus("tiny.dockerd.save.tar").to_str().unwrap(), "ocisize/a");
+    import(s, corpus("debslice.skopeo.oci-archive.tar").to_str().unwrap(), "ocisize/b");
+    let fsck = json(&["store", "fsck", "--store", s, "--json"], 0);
+    let keys: Vec<&String> = fsck.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["blobs_checked", "bytes_checked", "corrupt", "missing", "unreferenced"]);
+    assert_eq!(fsck["blobs_checked"], 11);
+    // rm removes the name only; its blobs become unreferenced, and gc --dry-run lists them.
+    let out = ocisize(&["store", "rm", "--store", s, "ocisize/b"], None);
+    assert!(out.status.success());
+    let out = ocisize(&["store", "rm", "--store", s, "ocisize/nothere"], None);
+    assert_eq!(out.status.code(), Some(1), "a name that is not there");
+    let fsck = json(&["store", "fsck", "--store", s, "--json"], 0);
+    assert_eq!(fsck["unreferenced"].as_array().unwrap().len(), 5, "{fsck}");
+    let dry = json(&["store", "gc", "--store", s, "--dry-run", "--json"], 0);
+    let keys: Vec<&String> = dry.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["bytes_reclaimed", "dry_run", "removed"]);
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["removed"], fsck["unreferenced"]);
+    let sum: u64 =
+        dry["removed"].as_array().unwrap().iter().map(|b| b["size"].as_u64().unwrap()).sum();
+    assert_eq!(dry["bytes_reclaimed"], sum);
+    let gc = json(&["store", "gc", "--store", s, "--json"], 0);
+    assert_eq!(gc["removed"], dry["removed"]);
+    // A damaged blob: fsck exits 1 and names it.
+    let blob = std::fs::read_dir(store.join("blobs/sha256"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap();
+    std::fs::remove_file(&blob).unwrap();
+    let fsck = json(&["store", "fsck", "--store", s, "--json"], 1);
+    let hex = blob.file_name().unwrap().to_str().unwrap();
+    assert_eq!(fsck["missing"][0]["digest"], format!("sha256:{hex}"), "{fsck}");
+    let ls = json(&["store", "ls", "--store", s, "--json"], 0);
+    let keys: Vec<&String> = ls[0].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["digest", "image_id", "media_type", "name", "platforms", "size"]);
+}

@@ -177,7 +177,9 @@ impl Store {
             return Err(StoreError::Damaged { digest: p.digest, message: p.message.clone() });
         }
         let live = self.mark(&source, &graph)?;
-        lock.sweep(&live, dry_run)
+        let mut report = lock.sweep(&live, dry_run)?;
+        report.removed.sort_by_key(|(d, _)| d.to_string());
+        Ok(report)
     }
 
     /// Check the store: re-hash every blob, follow every reference from the names, and
@@ -311,9 +313,15 @@ fn artifact_size(graph: &Graph, top: Digest) -> Option<u64> {
 
 /// Every digest `top` reaches through the documents the walk read.
 pub(crate) fn reach(graph: &Graph, top: Digest) -> HashSet<Digest> {
+    // An artifact's subject is what it refers to, not a part of it.
+    let subjects: HashSet<(Digest, Digest)> = graph
+        .artifacts
+        .iter()
+        .filter_map(|a| Some((a.manifest.descriptor.digest, a.subject.as_ref()?.digest)))
+        .collect();
     let mut children: std::collections::HashMap<Digest, Vec<Digest>> = Default::default();
     for (d, u) in &graph.blobs {
-        for p in &u.referenced_by {
+        for p in u.referenced_by.iter().filter(|p| !subjects.contains(&(**p, *d))) {
             children.entry(*p).or_default().push(*d);
         }
     }

@@ -301,33 +301,24 @@ fn hint_legacy_layers(
 }
 
 /// The names to set: those given, else the source's; every image must have one.
+///
+/// - Names given, for a source of one image: that image's.
+/// - One repository given without a tag, for a source of several images with bare tags (an
+///   OCI layout's `ref.name`): each tag under that repository, as `ctr images import
+///   --base-name` does.
+/// - A root with no name nor tag at all (a referrer: a signature, an attestation) goes under
+///   the repository of the others, by digest (`repo@sha256:…`), where a registry keeps the
+///   referrers of its subject.
 fn names(
     plan: &Plan,
     source_path: &str,
     given: &[Reference],
 ) -> Result<Vec<(Reference, ocisize_spec::Descriptor)>> {
-    if let [repo] = given {
-        // A repository without a tag for a source whose images have bare tags (an OCI
-        // layout's `ref.name`): each tag under that repository, as `ctr images import
-        // --base-name` does.
-        let tagged = plan.tops.iter().all(|t| !t.tags.is_empty());
-        if repo.tag().is_none() && repo.digest().is_none() && plan.tops.len() > 1 && tagged {
-            let mut out = Vec::new();
-            for t in &plan.tops {
-                for tag in &t.tags {
-                    let n = Reference::parse_normalized(&format!("{}:{tag}", repo.normalized()))
-                        .map_err(|_| StoreError::NoName {
-                            source_path: source_path.to_owned(),
-                            digest: t.descriptor.digest,
-                            tags: t.tags.clone(),
-                        })?;
-                    out.push((n, t.descriptor.clone()));
-                }
-            }
-            return Ok(out);
-        }
-    }
-    if !given.is_empty() {
+    let repo = match given {
+        [r] if r.tag().is_none() && r.digest().is_none() && plan.tops.len() > 1 => Some(r),
+        _ => None,
+    };
+    if !given.is_empty() && repo.is_none() {
         if plan.tops.len() != 1 {
             return Err(StoreError::AmbiguousNames {
                 source_path: source_path.to_owned(),
@@ -337,16 +328,35 @@ fn names(
         let d = &plan.tops[0].descriptor;
         return Ok(given.iter().map(|n| (n.clone(), d.clone())).collect());
     }
+    let no_name = |t: &plan::Top| StoreError::NoName {
+        source_path: source_path.to_owned(),
+        digest: t.descriptor.digest,
+        tags: t.tags.clone(),
+    };
     let mut out = Vec::new();
+    let mut unnamed = Vec::new();
     for t in &plan.tops {
-        if t.names.is_empty() {
-            return Err(StoreError::NoName {
-                source_path: source_path.to_owned(),
-                digest: t.descriptor.digest,
-                tags: t.tags.clone(),
-            });
+        let names: Vec<Reference> = match repo {
+            Some(r) => t
+                .tags
+                .iter()
+                .map(|tag| Reference::parse_normalized(&format!("{}:{tag}", r.normalized())))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|_| no_name(t))?,
+            None => t.names.clone(),
+        };
+        match names.is_empty() {
+            true if t.tags.is_empty() => unnamed.push(t),
+            true => return Err(no_name(t)),
+            false => out.extend(names.into_iter().map(|n| (n, t.descriptor.clone()))),
         }
-        out.extend(t.names.iter().map(|n| (n.clone(), t.descriptor.clone())));
+    }
+    let base = repo.cloned().or_else(|| out.first().map(|(n, _)| n.clone()));
+    for t in unnamed {
+        let Some(b) = &base else { return Err(no_name(t)) };
+        let n = format!("{}/{}@{}", b.domain(), b.path(), t.descriptor.digest);
+        let n = Reference::parse_normalized(&n).map_err(|_| no_name(t))?;
+        out.push((n, t.descriptor.clone()));
     }
     Ok(out)
 }

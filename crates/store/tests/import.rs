@@ -139,3 +139,31 @@ fn fsck_reports_corrupt_missing_and_unreferenced_blobs_and_gc_sweeps() {
     assert_eq!(bad.missing[0].digest, config.digest);
     assert!(!bad.missing[0].referenced_by.is_empty());
 }
+
+#[test]
+fn artifacts_and_referrers_are_imported_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(dir.path().join("store")).unwrap();
+    // oras, cosign, helm and buildx artifacts beside the image they refer to, tagged by
+    // ref.name; one referrer (a sigstore bundle) has no name at all.
+    let layout = ocisize_testkit::corpus("../wider/artifacts.oras.oci");
+    let r = store.import(&SourceArg::path(&layout), &options("w/art")).unwrap();
+    let names: Vec<&str> = r.images.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names.len(), 6, "{names:?}");
+    for tag in ["tiny", "note", "0.1.0", "buildx"] {
+        assert!(names.contains(&format!("docker.io/w/art:{tag}").as_str()), "{names:?}");
+    }
+    // The unnamed referrer goes under the same repository, by digest.
+    let referrer = r.images.iter().find(|i| i.name.contains('@')).unwrap();
+    assert_eq!(referrer.name, format!("docker.io/w/art@{}", referrer.digest));
+    let check = store.fsck().unwrap();
+    assert!(check.is_clean() && check.unreferenced.is_empty(), "{check:?}");
+    // An artifact lists no platform and no image, and its size is its manifest and blobs.
+    let listed = store.list().unwrap();
+    let note = listed.iter().find(|l| l.name == "docker.io/w/art:note").unwrap();
+    assert!(note.platforms.is_empty() && note.image_id.is_none(), "{note:?}");
+    let referrer = listed.iter().find(|l| l.name.contains('@')).unwrap();
+    assert!(referrer.image_id.is_none(), "a referrer is not its subject: {referrer:?}");
+    // Every blob the import wrote is reached from a name.
+    assert!(store.gc(true).unwrap().removed.is_empty());
+}
