@@ -122,6 +122,7 @@ fn skopeo_umoci_podman_docker_and_ctr_read_the_store_and_its_exports() {
         "podman.load.oci-archive",
         "podman.load.oci-dir",
         "skopeo.copy.oci",
+        "skopeo.copy.oci-archive",
         "skopeo.copy.docker-archive",
         "ctr.import.oci-archive",
         "ctr.import.docker-archive",

@@ -55,6 +55,7 @@ r podman.load.oci-archive $P load -q -i "$E/multi.tar"
 r podman.load.oci-dir sh -c "cd $E && $P load -q -i multi-oci"
 r podman.images $P images --no-trunc --format '{{.Repository}}:{{.Tag}} {{.ID}}'
 r skopeo.copy.oci skopeo copy -q "oci:$E/multi-oci" "oci:$W/skopeo-copy:x"
+r skopeo.copy.oci-archive skopeo copy -q "oci-archive:$E/multi.tar" "oci:$W/skopeo-copy:w"
 r skopeo.copy.docker-archive skopeo copy -q "docker-archive:$E/docker.tar" "oci:$W/skopeo-copy:y"
 r ctr.import.oci-archive $C images import "$E/multi.tar"
 r ctr.import.docker-archive $C -n orig images import "$ORIG"
