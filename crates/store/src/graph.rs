@@ -109,6 +109,18 @@ pub(crate) fn platform_matches(p: &Platform, want: &Platform) -> bool {
         && (want.variant.is_none() || norm(p) == norm(want))
 }
 
+/// How the store reads itself: its own `index.json` may be as large as the store allows
+/// (`index::INDEX_LIMIT`, where a source's is held to a manifest's 4 MiB), and it may hold
+/// any number of names and blobs. A mark that stopped at a source's limits would sweep what
+/// lies beyond them.
+fn own_scan() -> ScanOptions {
+    let mut scan = ScanOptions::default();
+    scan.limits.json.manifest = scan.limits.json.manifest.max(crate::index::INDEX_LIMIT);
+    scan.limits.max_images = usize::MAX;
+    scan.limits.max_members = u64::MAX;
+    scan
+}
+
 impl Store {
     /// The store read as the OCI layout it is (nothing is read but documents until used).
     pub(crate) fn as_source(&self) -> Result<FileSource> {
@@ -117,14 +129,18 @@ impl Store {
             format: Some(Format::OciLayout),
             selection: None,
         };
-        Ok(ocisize_source::open(&arg, &ScanOptions::default())?)
+        Ok(ocisize_source::open(&arg, &own_scan())?)
+    }
+
+    fn walk_source(&self, source: &FileSource) -> Graph {
+        ocisize_source::walk(source, &own_scan().limits)
     }
 
     /// Walk the store from its names: every index, manifest, config and layer they reach
     /// (the source model's walk, on the store as a layout).
     pub fn walk(&self) -> Result<Graph> {
         let source = self.as_source()?;
-        Ok(ocisize_source::walk(&source, &ScanOptions::default().limits))
+        Ok(self.walk_source(&source))
     }
 
     /// Every blob the names reach: the walk's, and the children of every index whatever
@@ -169,7 +185,7 @@ impl Store {
     pub fn gc(&self, dry_run: bool) -> Result<SweepReport> {
         let lock = self.gc_lock()?;
         let source = self.as_source()?;
-        let graph = ocisize_source::walk(&source, &ScanOptions::default().limits);
+        let graph = self.walk_source(&source);
         let damage = graph.problems.as_slice().iter().find(|p| {
             p.is_error() && !matches!(p.kind, ProblemKind::MissingBlob | ProblemKind::NoImage)
         });
@@ -194,7 +210,7 @@ impl Store {
         };
         report.not_blobs = blobs.not_blobs;
         let source = self.as_source()?;
-        let graph = ocisize_source::walk(&source, &ScanOptions::default().limits);
+        let graph = self.walk_source(&source);
         for (digest, blob) in &graph.blobs {
             // A subject may be elsewhere; a platform an index lists may be omitted (the
             // image-layout spec allows both).
@@ -239,7 +255,7 @@ impl Store {
     pub fn list(&self) -> Result<Vec<ListedImage>> {
         let names = self.names()?;
         let source = self.as_source()?;
-        let graph = ocisize_source::walk(&source, &ScanOptions::default().limits);
+        let graph = self.walk_source(&source);
         let catalog = source.catalog();
         let host = host_platform();
         let mut out = Vec::with_capacity(names.len());
