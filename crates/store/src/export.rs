@@ -287,3 +287,35 @@ impl Store {
 fn damaged(digest: Digest, e: &dyn fmt::Display) -> StoreError {
     StoreError::Damaged { digest: Some(digest), message: format!("blob {digest}: {e}") }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn a_destination_prints_as_it_parses(
+            kind in 0..4usize,
+            path in "/[a-z0-9._/-]{1,40}",
+            reference in proptest::option::of("[a-z0-9][a-z0-9._/:@-]{0,30}"),
+        ) {
+            let dest = match kind {
+                0 => Destination::Oci { dir: path.clone().into(), reference },
+                1 => Destination::OciArchive { file: path.clone().into() },
+                2 => Destination::DockerArchive { file: path.clone().into() },
+                _ => Destination::Dir { dir: path.clone().into() },
+            };
+            let back: Destination = dest.to_string().parse().unwrap();
+            prop_assert_eq!(back, dest);
+        }
+    }
+
+    #[test]
+    fn unknown_transports_and_empty_paths_are_refused() {
+        for bad in ["docker://x", "oci:", "tar:/x", "/just/a/path"] {
+            assert!(bad.parse::<Destination>().is_err(), "{bad}");
+        }
+    }
+}

@@ -83,6 +83,8 @@ fn skopeo_umoci_podman_docker_and_ctr_read_the_store_and_its_exports() {
     let es = e.to_str().unwrap();
     export("ocisize/tiny", format!("docker-archive:{es}/docker.tar"));
     export("ocisize/multi", format!("oci-archive:{es}/multi.tar"));
+    // The index's amd64 image, gzip layers as stored.
+    export("ocisize/multi", format!("docker-archive:{es}/multi-docker.tar"));
     export("ocisize/multi", format!("oci:{es}/multi-oci"));
     export("ocisize/multi", format!("dir:{es}/multi-dir"));
     assert_eq!(skopeo_digest(&format!("oci:{es}/multi-oci")), MULTI_INDEX);
@@ -118,6 +120,7 @@ fn skopeo_umoci_podman_docker_and_ctr_read_the_store_and_its_exports() {
     };
     for k in [
         "docker.load",
+        "docker.load.gzip",
         "podman.load.docker-archive",
         "podman.load.oci-archive",
         "podman.load.oci-dir",
@@ -131,6 +134,10 @@ fn skopeo_umoci_podman_docker_and_ctr_read_the_store_and_its_exports() {
     }
     // docker and podman give the image the ID the store gives it: the config's digest.
     assert!(line("docker.images").contains(&format!("ocisize/tiny:latest {TINY_CONFIG}")), "{out}");
+    assert!(
+        line("docker.images").contains(&format!("ocisize/multi:latest {TINY_CONFIG}")),
+        "{out}"
+    );
     assert!(line("podman.images").contains(&format!("ocisize/tiny:latest {TINY_CONFIG}")), "{out}");
     assert!(
         line("podman.images").contains(&format!("docker.io/ocisize/multi:latest {TINY_CONFIG}")),

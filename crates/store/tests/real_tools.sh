@@ -48,6 +48,7 @@ r() {
   echo "$k rc=$rc $(echo "$out" | tr '\n' ' ') | $(head -c 400 "$W/err" | tr '\n' ' ')"
 }
 r docker.load $D load -i "$E/docker.tar"
+r docker.load.gzip $D load -i "$E/multi-docker.tar"
 r docker.images $D images --no-trunc --format '{{.Repository}}:{{.Tag}} {{.ID}}'
 r podman.load.docker-archive $P load -q -i "$E/docker.tar"
 r podman.load.oci-archive $P load -q -i "$E/multi.tar"
