@@ -138,10 +138,6 @@ fn skopeo_umoci_podman_docker_and_ctr_read_the_store_and_its_exports() {
         line("docker.images").contains(&format!("ocisize/multi:latest {TINY_CONFIG}")),
         "{out}"
     );
-    assert!(
-        line("docker.images").contains(&format!("ocisize/multi:latest {TINY_CONFIG}")),
-        "{out}"
-    );
     assert!(line("podman.images").contains(&format!("ocisize/tiny:latest {TINY_CONFIG}")), "{out}");
     assert!(
         line("podman.images").contains(&format!("docker.io/ocisize/multi:latest {TINY_CONFIG}")),
