@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Time ocisize against real peers on the same image, in interleaved rounds (hyperfine).
 #
-#   benches/compare.sh [--size MiB] [--runs N] [--keep] [--umoci-unpack]
+#   benches/compare.sh [--size MiB] [--runs N] [--keep] [--umoci-unpack] [--store-only]
 #
 # Builds an image of about SIZE MiB (default 1024) from this machine's own files with umoci
 # (gzip layer) and skopeo (zstd layout, oci-archive, docker-archive), then times:
@@ -12,6 +12,9 @@
 #   openssl dgst -sha256                   (uncompressed layer: the hashing bound)
 #   skopeo copy oci:... docker-archive:... (gunzips and hashes)
 #   umoci unpack                           (only with --umoci-unpack: 20-40 s a run)
+#   ocisize store import / re-import / fsck, against skopeo copy docker-archive: -> oci:,
+#   skopeo copy oci-archive: -> oci:, cp + openssl dgst -sha256 of the same file, and
+#   sha256sum of the store's blobs (--store-only: these alone)
 # and prints medians, ratios and ocisize's peak RSS (/usr/bin/time -v).
 # Peers that are not installed are skipped and reported; the script fails only when it is
 # itself broken (CI runs it with --size 16 --runs 2).
@@ -21,13 +24,15 @@ size=1024
 runs=5
 keep=0
 unpack=0
+store_only=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --size) size=$2; shift 2 ;;
         --runs) runs=$2; shift 2 ;;
         --keep) keep=1; shift ;;
         --umoci-unpack) unpack=1; shift ;;
-        *) echo "usage: $0 [--size MiB] [--runs N] [--keep] [--umoci-unpack]" >&2; exit 2 ;;
+        --store-only) store_only=1; shift ;;
+        *) echo "usage: $0 [--size MiB] [--runs N] [--keep] [--umoci-unpack] [--store-only]" >&2; exit 2 ;;
     esac
 done
 
@@ -150,6 +155,25 @@ add "skopeo copy oci: -> docker-archive:" "rm -f $work/out.tar && skopeo copy --
 add "skopeo inspect oci:" "skopeo inspect oci:$work/oci:img"
 [ "$unpack" = 1 ] && add "umoci unpack" "rm -rf $work/unpacked && umoci unpack --image $work/oci:img $work/unpacked"
 
+# The store: an import writes every blob (a new store each run), a re-import of a present
+# image only verifies, fsck re-hashes every blob. Peers: skopeo copy into an OCI layout (the
+# same job: verify and store the blobs), and cp followed by openssl dgst of the same file
+# (copy and hash every byte once, no verification of the layers inside).
+if [ "$store_only" = 1 ]; then cmds=(); names=(); fi
+rm -rf "$work/store-full"
+"$ocisize" store import --no-progress --store "$work/store-full" "$work/img.docker.tar" >/dev/null
+"$ocisize" store import --no-progress --store "$work/store-full" --name x/oci "$work/img.oci.tar" >/dev/null
+add "store import docker-archive (tar)" "rm -rf $work/store-d && $ocisize store import --no-progress --store $work/store-d $work/img.docker.tar"
+add "skopeo copy docker-archive: -> oci:" "rm -rf $work/sk-d && skopeo copy --quiet docker-archive:$work/img.docker.tar oci:$work/sk-d:x"
+add "cp + openssl dgst (docker-archive)" "rm -f $work/cp.tar && cp $work/img.docker.tar $work/cp.tar && openssl dgst -sha256 $work/cp.tar"
+add "store import oci-archive (gzip)" "rm -rf $work/store-o && $ocisize store import --no-progress --store $work/store-o --name x/y $work/img.oci.tar"
+add "skopeo copy oci-archive: -> oci:" "rm -rf $work/sk-o && skopeo copy --quiet oci-archive:$work/img.oci.tar oci:$work/sk-o:x"
+add "cp + openssl dgst (oci-archive)" "rm -f $work/cp.tar && cp $work/img.oci.tar $work/cp.tar && openssl dgst -sha256 $work/cp.tar"
+add "store re-import docker-archive (present)" "$ocisize store import --no-progress --store $work/store-full $work/img.docker.tar"
+add "store re-import via stdin (present)" "$ocisize store import --no-progress --store $work/store-full - < $work/img.docker.tar"
+add "store fsck" "$ocisize store fsck --store $work/store-full"
+add "sha256sum of the store's blobs" "sha256sum $work/store-full/blobs/sha256/*"
+
 args=()
 for i in "${!cmds[@]}"; do args+=(--command-name "${names[$i]}" "${cmds[$i]}"); done
 # Interleaved: each round runs every command once, in turn, so a noisy phase of the machine
@@ -164,10 +188,18 @@ done
 rm -f "$work/times.0.json"
 
 echo "== peak RSS of ocisize"
+if [ "$store_only" = 0 ]; then
 for f in "$work/img.oci.tar" "$work/two.oci.tar" "$work/oci" "$work/oci-zstd" "$work/img.docker.tar"; do
     rss=$(/usr/bin/time -f %M "$ocisize" inspect --no-progress "$f" 2>&1 >/dev/null | tail -1)
     printf '  %-40s %6d KiB\n' "$(basename "$f")" "$rss"
 done
+fi
+for f in "$work/img.docker.tar" "$work/img.oci.tar"; do
+    rm -rf "$work/store-rss"
+    rss=$(/usr/bin/time -f %M "$ocisize" store import --no-progress --store "$work/store-rss" --name x/y "$f" 2>&1 >/dev/null | tail -1)
+    printf '  %-40s %6d KiB\n' "store import $(basename "$f")" "$rss"
+done
+rm -rf "$work/store-rss" "$work/store-d" "$work/store-o" "$work/sk-d" "$work/sk-o" "$work/cp.tar"
 
 TAR_BYTES=$(stat -c %s "$plain") python3 - "$work"/times.*.json <<'EOF'
 import json, os, statistics, sys
@@ -200,6 +232,13 @@ print("== ocisize against the single-thread decompression bound (< 1.1 is the ta
 for ours, b in [(g, "inflate alone (gzip, 1 thread)"), (z, "inflate alone (zstd, 1 thread)")]:
     if ours in r and b in r:
         print(f"  {ours:<40} / {b:<32} = {r[ours]['median'] / r[b]['median']:5.2f}x")
+print("== the store (peer median / ocisize median; > 1 means ocisize is faster)")
+ratio("skopeo copy docker-archive: -> oci:", "store import docker-archive (tar)")
+ratio("cp + openssl dgst (docker-archive)", "store import docker-archive (tar)")
+ratio("skopeo copy oci-archive: -> oci:", "store import oci-archive (gzip)")
+ratio("cp + openssl dgst (oci-archive)", "store import oci-archive (gzip)")
+ratio("store import docker-archive (tar)", "store re-import docker-archive (present)")
+ratio("sha256sum of the store's blobs", "store fsck")
 print("== throughput")
 for name in ["ocisize docker-archive (tar)", "ocisize docker-archive via stdin"]:
     if name in r:

@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod du;
+mod store;
 mod table;
 
 use std::io::{self, IsTerminal, Write};
@@ -33,6 +34,8 @@ enum Command {
     /// Exit status: 0 when everything verified, 1 when something failed verification (the
     /// report is still printed), 2 when an input could not be read or the usage was wrong.
     Inspect(InspectArgs),
+    /// A local content store: import, ls, export, rm, gc, fsck.
+    Store(store::StoreArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
     /// For bash: `ocisize completions bash > ~/.local/share/bash-completion/completions/ocisize`.
@@ -148,6 +151,7 @@ fn run() -> anyhow::Result<ExitCode> {
     };
     match cli.command {
         Command::Inspect(args) => inspect(&args),
+        Command::Store(args) => store::run(args),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "ocisize", &mut io::stdout().lock());

@@ -279,7 +279,7 @@ fn exact(v: Option<u64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "?".into())
 }
 
-fn write_rows<W: Write>(w: &mut W, rows: &[Vec<String>]) -> io::Result<()> {
+pub(crate) fn write_rows<W: Write>(w: &mut W, rows: &[Vec<String>]) -> io::Result<()> {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
         .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))

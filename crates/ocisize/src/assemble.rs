@@ -6,7 +6,7 @@ use ocisize_layer::files::{FileList, FilesError};
 use ocisize_source::verify::{self, CheckedLayer};
 use ocisize_source::walk::{ArtifactNode, ImageNode};
 use ocisize_source::{BlobRef, Catalog, Problem, ProblemKind, Problems, Runtime, Source};
-use ocisize_spec::{parse_json, DocumentKind, ImageConfig, MediaType};
+use ocisize_spec::{ImageConfig, MediaType};
 
 use crate::report::{
     ArtifactBlob, ArtifactReport, FileCounts, FileWaste, ImageReport, LayerReport, Report,
@@ -86,30 +86,11 @@ impl Ctx<'_> {
         let Some(m) = self.check(c, "config") else {
             return (None, None);
         };
-        let config = match self.catalog.document(&c.member, DocumentKind::Config) {
-            Ok(bytes) => {
-                match parse_json::<ImageConfig>(
-                    &bytes,
-                    DocumentKind::Config,
-                    &self.options.limits.json,
-                ) {
-                    Ok(cfg) => Some(cfg),
-                    Err(e) => {
-                        let kind = ocisize_source::walk::spec_error_kind(&e);
-                        self.push(
-                            Problem::error(kind, format!("{}: {e}", c.member))
-                                .member(&c.member)
-                                .digest(c.expected_digest()),
-                        );
-                        None
-                    }
-                }
-            }
-            Err(e) => {
-                self.push(verify::member_problem(self.catalog, &e, c.expected_digest()));
-                None
-            }
-        };
+        let mut found = Problems::default();
+        let config = verify::config(self.catalog, c, &mut found);
+        for p in found.into_vec() {
+            self.push(p);
+        }
         (config, Some((m.digest, m.size)))
     }
 

@@ -126,6 +126,12 @@ impl Catalog {
         matches!(self.members.get(&name), Some(Member { content: Content::Link(_), .. }))
     }
 
+    /// The member a name finally stands for, links followed: the name a [`crate::Tee`] is
+    /// given when the member is measured.
+    pub fn resolved(&self, name: &str) -> Result<String, MemberError> {
+        self.resolve(name).map(|(n, _)| n)
+    }
+
     /// Why a member was refused while reading, if it was.
     pub fn refused(&self, name: &str) -> Option<&str> {
         self.refused.get(name).map(String::as_str)

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use ocisize_digest::Digest;
 use ocisize_layer::{Compression, LayerFacts};
+use ocisize_spec::{parse_json, DocumentKind, ImageConfig};
 
 use crate::model::BlobRef;
 use crate::{Catalog, Measured, MemberError, Problem, ProblemKind, Problems};
@@ -63,6 +64,30 @@ pub fn check(
         )));
     }
     Some(m)
+}
+
+/// Parse a config blob that has been measured (see [`check`]): its diffIDs and platform.
+/// A member that cannot be read as a document, or JSON that is not a config, is a problem.
+pub fn config(catalog: &Catalog, r: &BlobRef, problems: &mut Problems) -> Option<ImageConfig> {
+    let bytes = match catalog.document(&r.member, DocumentKind::Config) {
+        Ok(b) => b,
+        Err(e) => {
+            problems.push(member_problem(catalog, &e, r.expected_digest()));
+            return None;
+        }
+    };
+    match parse_json::<ImageConfig>(&bytes, DocumentKind::Config, &catalog.options().limits.json) {
+        Ok(cfg) => Some(cfg),
+        Err(e) => {
+            let kind = crate::walk::spec_error_kind(&e);
+            problems.push(
+                Problem::error(kind, format!("{}: {e}", r.member))
+                    .member(&r.member)
+                    .digest(r.expected_digest()),
+            );
+            None
+        }
+    }
 }
 
 /// The problem a member that cannot be read is.

@@ -113,6 +113,7 @@ mod document;
 pub mod interop;
 pub mod media_type;
 pub mod path;
+pub mod synthesized;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -156,6 +156,76 @@ pub enum StoreError {
         /// The store directory.
         path: PathBuf,
     },
+    /// The source of an import could not be read.
+    #[error(transparent)]
+    Source(#[from] ocisize_source::SourceError),
+    /// An import's source failed verification: nothing was committed.
+    #[error("{source_path}{}: {message}{}", member.as_ref().map(|m| format!(" (member {m})")).unwrap_or_default(), found_text(*expected, *found, message))]
+    Invalid {
+        /// The source.
+        source_path: String,
+        /// The member at fault, if one is.
+        member: Option<String>,
+        /// The digest the member should have, if known.
+        expected: Option<Digest>,
+        /// The digest of the member's bytes, if it was read.
+        found: Option<Digest>,
+        /// What verification found.
+        message: String,
+    },
+    /// An image of an import's source has no name the store can use.
+    #[error("{source_path}: image {digest} has {}; pass --name", if tags.is_empty() { "no name".to_owned() } else { format!("only the tag {} with no repository", tags.join(", ")) })]
+    NoName {
+        /// The source.
+        source_path: String,
+        /// The image (its manifest or index).
+        digest: Digest,
+        /// Bare tags the source gives it.
+        tags: Vec<String>,
+    },
+    /// Names were given for an import whose source holds several images.
+    #[error(
+        "{source_path} holds {images} images: names can be given only for a source of one image"
+    )]
+    AmbiguousNames {
+        /// The source.
+        source_path: String,
+        /// How many images (index or manifest roots) it holds.
+        images: usize,
+    },
+    /// The store holds no image of this name.
+    #[error("no image named {name} in the store")]
+    NoSuchName {
+        /// The name asked for.
+        name: String,
+    },
+    /// An image has no manifest for the platform asked for.
+    #[error("{name} has no image for {platform} (it has {})", if available.is_empty() { "none".to_owned() } else { available.join(", ") })]
+    NoSuchPlatform {
+        /// The name.
+        name: String,
+        /// The platform asked for.
+        platform: String,
+        /// The platforms it has.
+        available: Vec<String>,
+    },
+    /// An export destination that cannot be used.
+    #[error("cannot export to {dest}: {reason}")]
+    Destination {
+        /// The destination as given.
+        dest: String,
+        /// Why.
+        reason: String,
+    },
+    /// A document in the store could not be read or is damaged: gc would not know what it
+    /// references, so it removes nothing.
+    #[error("{message}; run fsck")]
+    Damaged {
+        /// The blob.
+        digest: Option<Digest>,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl StoreError {
@@ -167,6 +237,19 @@ impl StoreError {
     /// [`Writer`](crate::Writer)'s `io::Write` methods.
     pub fn from_io(err: &io::Error) -> Option<&StoreError> {
         err.get_ref().and_then(|e| e.downcast_ref::<StoreError>())
+    }
+}
+
+/// `(expected …, found …)` unless the message says both already.
+fn found_text(expected: Option<Digest>, found: Option<Digest>, message: &str) -> String {
+    match (expected, found) {
+        (Some(e), Some(f))
+            if e != f
+                && !(message.contains(&e.to_string()) && message.contains(&f.to_string())) =>
+        {
+            format!(" (expected {e}, found {f})")
+        }
+        _ => String::new(),
     }
 }
 

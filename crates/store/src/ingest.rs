@@ -26,6 +26,10 @@ pub use commit::Committed;
 
 /// Buffer of the data file: large writes bypass it, small ones are gathered.
 const WRITE_BUFFER: usize = 256 << 10;
+/// Every this many bytes, the writeback of what was written is started (without waiting
+/// for it), so that the commit's fsync finds little left to write: the disk works while the
+/// caller goes on producing bytes.
+const WRITEBACK_STEP: u64 = 32 << 20;
 /// Read buffer for re-hashing a resumed ingest (containerd's `bufPool` uses 1 MiB).
 const REHASH_BUFFER: usize = 1 << 20;
 
@@ -60,6 +64,12 @@ pub struct Writer {
     /// counted, so commit still checks them, but nothing touches the disk.
     sink: Option<BufWriter<File>>,
     hasher: Hasher,
+    /// Set by [`Writer::commit_measured`]'s caller: the bytes are hashed elsewhere.
+    hashed_by_caller: bool,
+    /// Bytes whose writeback has been started (see [`WRITEBACK_STEP`]).
+    writeback_from: u64,
+    /// The caller's digest of the bytes, given at commit.
+    caller_digest: Option<Digest>,
     offset: u64,
     skip: u64,
     expected: Option<(Digest, u64)>,
@@ -100,6 +110,9 @@ impl Store {
             dir: layout::ingest_dir(self.root(), reference),
             sink: None,
             hasher: Hasher::new(algorithm),
+            hashed_by_caller: false,
+            writeback_from: 0,
+            caller_digest: None,
             offset: 0,
             skip: 0,
             expected,
@@ -164,6 +177,34 @@ impl Writer {
             started_at: self.started_at,
             updated_at: self.updated_at,
         }
+    }
+
+    /// Whether the store held the expected blob when the writer was opened: its bytes are
+    /// only hashed and counted, so only a commit with that digest can succeed.
+    pub fn is_stored_already(&self) -> bool {
+        self.sink.is_none() && self._ingest_lock.is_none()
+    }
+
+    /// Stop hashing what is written: the caller hashes exactly the bytes it writes (a tee
+    /// of a measuring pass, which hashes them anyway) and commits with
+    /// [`Writer::commit_measured`]. Only before the first byte of a new ingest: returns
+    /// false, and changes nothing, for a writer that resumed bytes it would not hash.
+    pub fn hash_elsewhere(&mut self) -> bool {
+        if self.offset > 0 {
+            return false;
+        }
+        self.hashed_by_caller = true;
+        true
+    }
+
+    /// Flush the bytes written so far and free the write buffer, keeping the ingest open:
+    /// for a caller that holds many writers between their last write and their commit.
+    pub fn release_buffer(&mut self) -> io::Result<()> {
+        if let Some(sink) = self.sink.take() {
+            let file = sink.into_inner().map_err(io::IntoInnerError::into_error)?;
+            self.sink = Some(BufWriter::with_capacity(0, file));
+        }
+        Ok(())
     }
 
     /// Tell the writer that the caller's bytes start again at byte 0: the next
@@ -277,6 +318,26 @@ impl Writer {
     }
 }
 
+impl Writer {
+    /// Start writing back what the file holds past `writeback_from` (`POSIX_FADV_DONTNEED`
+    /// starts the writeback of dirty pages without waiting for it, and drops the clean ones:
+    /// a blob is not read back while it is written). Best effort: an error only means the
+    /// commit's fsync does the work.
+    fn start_writeback(&mut self) {
+        let Some(sink) = &self.sink else { return };
+        let end = self.offset.saturating_sub(sink.buffer().len() as u64);
+        if let Some(len) = std::num::NonZeroU64::new(end.saturating_sub(self.writeback_from)) {
+            let _ = rustix::fs::fadvise(
+                sink.get_ref(),
+                self.writeback_from,
+                Some(len),
+                rustix::fs::Advice::DontNeed,
+            );
+            self.writeback_from = end;
+        }
+    }
+}
+
 impl Write for Writer {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if let Some(attempted) = self.overrun {
@@ -296,8 +357,13 @@ impl Write for Writer {
             Some(sink) => sink.write(rest)?,
             None => rest.len(),
         };
-        self.hasher.update(&rest[..n]);
+        if !self.hashed_by_caller {
+            self.hasher.update(&rest[..n]);
+        }
         self.offset += n as u64;
+        if self.offset - self.writeback_from >= WRITEBACK_STEP {
+            self.start_writeback();
+        }
         self.updated_at = SystemTime::now();
         Ok(skipped + n)
     }

@@ -35,6 +35,39 @@
 //! # }
 //! ```
 //!
+//! Importing, listing, exporting and collecting: an image source is anything `ocisize
+//! inspect` reads, verified as inspect verifies it while its blobs are written.
+//!
+//! ```
+//! use ocisize_source::SourceArg;
+//! use ocisize_store::{Destination, ExportOptions, ImportOptions, Store};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! let store = Store::open_or_create(dir.path().join("store"))?;
+//! let archive = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/corpus/tiny.dockerd.save.tar");
+//! let report = store.import(&SourceArg::path(archive), &ImportOptions::default())?;
+//! assert_eq!(report.images[0].name, "docker.io/ocisize/tiny:latest"); // from RepoTags
+//! assert_eq!(report.blobs_written, 6); // 4 layers, the config, containerd's manifest
+//!
+//! // Again: every byte verified, nothing written.
+//! let again = store.import(&SourceArg::path(archive), &ImportOptions::default())?;
+//! assert_eq!((again.blobs_written, again.blobs_present), (0, 6));
+//!
+//! let listed = store.list()?;
+//! assert_eq!(listed[0].size, Some(2_350_093)); // what `ctr images ls` shows
+//!
+//! let name = ocisize_reference::Reference::parse_normalized("ocisize/tiny")?;
+//! let dest: Destination = format!("oci-archive:{}", dir.path().join("tiny.tar").display()).parse()?;
+//! store.export(&name, &dest, &ExportOptions::default())?;
+//!
+//! store.remove_names(&[name])?;
+//! assert_eq!(store.gc(false)?.removed.len(), 6);
+//! assert!(store.fsck()?.is_clean());
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Guarantees
 //!
 //! - **No blob is visible before its bytes are durable and checked.** A writer's bytes go
@@ -66,7 +99,10 @@
 
 mod blob;
 mod error;
+mod export;
 mod fsck;
+mod graph;
+mod import;
 mod index;
 mod ingest;
 mod layout;
@@ -80,7 +116,10 @@ use std::path::{Path, PathBuf};
 
 pub use blob::{BlobInfo, BlobReader, Blobs};
 pub use error::{Result, StoreError};
+pub use export::{Destination, ExportOptions, ExportReport};
 pub use fsck::{CorruptBlob, FsckReport};
+pub use graph::{host_platform, CheckReport, ListedImage, MissingBlob, SizedBlob};
+pub use import::{ImportOptions, ImportReport, ImportedImage};
 pub use index::entry_name;
 pub use ingest::{Committed, IngestStatus, Writer};
 pub use sweep::{GcLock, RemovedIngest, SweepReport, ABANDONED_INGEST_AGE};
@@ -236,15 +275,17 @@ fn init(path: &Path, allow_existing: bool) -> Result<Store> {
     } else {
         layout::write_atomic(&root, layout::OCI_LAYOUT, layout::OCI_LAYOUT_CONTENT)?;
     }
-    if !root.join(layout::INDEX).exists() {
-        index::write_index(&root, &index::empty_index())?;
-    }
     let blobs = root.join(layout::BLOBS);
     layout::make_dir(&blobs)?;
     layout::make_dir(&layout::alg_dir(&root, ocisize_digest::Algorithm::Sha256))?;
     layout::sync_dir(&blobs)?;
     layout::make_dir(&root.join(layout::INGEST))?;
     layout::sync_dir(&root)?;
+    // Last: `open` takes a directory with `index.json` for a whole store, so a making that
+    // was killed before this point is made again, not opened.
+    if !root.join(layout::INDEX).exists() {
+        index::write_index(&root, &index::empty_index())?;
+    }
     Ok(Store { root })
 }
 

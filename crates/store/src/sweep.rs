@@ -22,6 +22,9 @@ use crate::layout::{self, ingest_file};
 use crate::lock::{self, LockFile, TryLock};
 use crate::Store;
 
+/// How the ingest refs of an import begin.
+pub(crate) const IMPORT_REF_PREFIX: &str = "ocisize-import-";
+
 /// An ingest not written to for this long is abandoned.
 pub const ABANDONED_INGEST_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -161,13 +164,23 @@ impl GcLock<'_> {
                 TryLock::Locked(l) => Some(l),
                 TryLock::NoFile => None,
             };
-            // A directory renamed aside by an interrupted removal is garbage at any age.
-            let aside = layout::is_temp_name(&entry.file_name().to_string_lossy());
-            if !aside && !older_than(latest_change(&path), now, ABANDONED_INGEST_AGE) {
-                continue;
-            }
             let reference =
                 fs::read(path.join(ingest_file::REF)).ok().and_then(|r| String::from_utf8(r).ok());
+            // A directory renamed aside by an interrupted removal is garbage at any age; so
+            // is an import's ingest: an import's refs are unique to it and never resumed
+            // (`import/tee.rs`); and so is one whose start did not complete (no `startedat`,
+            // which is written after `ref`: its writer died writing `ref`), which holds no
+            // bytes worth resuming. Under this lock no writer runs.
+            let aside = layout::is_temp_name(&entry.file_name().to_string_lossy());
+            let started = path.join(ingest_file::STARTED_AT).exists();
+            let import = reference.as_deref().is_some_and(|r| r.starts_with(IMPORT_REF_PREFIX));
+            if !aside
+                && started
+                && !import
+                && !older_than(latest_change(&path), now, ABANDONED_INGEST_AGE)
+            {
+                continue;
+            }
             let size = fs::metadata(path.join(ingest_file::DATA)).map_or(0, |m| m.len());
             if !report.dry_run {
                 remove_ingest(&path);

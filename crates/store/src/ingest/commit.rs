@@ -52,6 +52,21 @@ impl Writer {
         }
     }
 
+    /// Commit a writer told to [`Writer::hash_elsewhere`]: `measured` is the digest the
+    /// caller computed over exactly the bytes written, `expected` what they must be. Checks
+    /// as [`Writer::commit`] does, with `measured` standing for the writer's own hash (a
+    /// plain [`Writer::commit`] of such a writer re-reads its bytes to hash them).
+    pub fn commit_measured(
+        mut self,
+        measured: Digest,
+        expected: (Digest, u64),
+    ) -> Result<Committed> {
+        if self.hashed_by_caller {
+            self.caller_digest = Some(measured);
+        }
+        self.commit(Some(expected))
+    }
+
     /// The digest of the bytes, checked against `expected`, and the synced data file (none
     /// when nothing was written to disk).
     fn verify(&mut self, expected: Option<(Digest, u64)>) -> Result<(Digest, Option<File>)> {
@@ -82,12 +97,25 @@ impl Writer {
             None => None,
         };
         let Some((want, size)) = expected else {
+            if self.hashed_by_caller {
+                let d = match (&file, self.caller_digest) {
+                    (_, Some(d)) => d,
+                    (Some(_), None) => rehash(&data, Algorithm::Sha256)?,
+                    (None, None) => return Err(StoreError::EmptyRef),
+                };
+                return Ok((d, file));
+            }
             return Ok((self.take_hasher().finalize(), file));
         };
         if self.offset != size {
             return Err(StoreError::SizeMismatch { reference, expected: size, found: self.offset });
         }
-        let mut found = self.take_hasher().finalize();
+        let mut found = match (self.hashed_by_caller, self.caller_digest, &file) {
+            (false, _, _) => self.take_hasher().finalize(),
+            (true, Some(d), _) => d,
+            (true, None, Some(_)) => rehash(&data, want.algorithm())?,
+            (true, None, None) => return Err(StoreError::BlobNotFound { digest: want }),
+        };
         if found.algorithm() != want.algorithm() && file.is_some() {
             // The commit asks for another algorithm than the writer was opened with.
             found = rehash(&data, want.algorithm())?;
