@@ -29,16 +29,10 @@ pub struct DuArgs {
 
 /// Run `ocisize du`.
 pub fn run(args: &DuArgs) -> anyhow::Result<ExitCode> {
-    let mut sources = Vec::with_capacity(args.sources.len());
-    for s in &args.sources {
-        match s.parse::<DuSource>() {
-            Ok(a) => sources.push(a),
-            Err(e) => {
-                eprintln!("ocisize: {e}");
-                return Ok(ExitCode::from(2));
-            }
-        }
-    }
+    let sources: Vec<DuSource> = match crate::parse_all(&args.sources) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
     let mut options = DuOptions::default();
     options.keep = args.keep.as_deref().map(|k| k.parse::<Keep>()).transpose()?;
     options.podman_rule = match args.podman_rule.as_deref() {

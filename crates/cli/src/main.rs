@@ -192,17 +192,29 @@ fn man(dir: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn diff(args: &DiffArgs) -> anyhow::Result<ExitCode> {
-    let mut parsed = Vec::with_capacity(2);
-    for s in [&args.a, &args.b] {
-        match s.parse::<SourceArg>() {
-            Ok(a) => parsed.push(a),
-            Err(e) => {
+/// Parse every argument; the first that does not parse is printed, and the status is 2.
+pub(crate) fn parse_all<T>(
+    args: impl IntoIterator<Item = impl AsRef<str>>,
+) -> Result<Vec<T>, ExitCode>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    args.into_iter()
+        .map(|s| {
+            s.as_ref().parse::<T>().map_err(|e| {
                 eprintln!("ocisize: {e}");
-                return Ok(ExitCode::from(2));
-            }
-        }
-    }
+                ExitCode::from(2)
+            })
+        })
+        .collect()
+}
+
+fn diff(args: &DiffArgs) -> anyhow::Result<ExitCode> {
+    let parsed: Vec<SourceArg> = match parse_all([&args.a, &args.b]) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
     let mut options = Options::default();
     if let Some(j) = args.jobs {
         options.parallelism = Parallelism::new(j);
@@ -227,16 +239,10 @@ fn diff(args: &DiffArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn inspect(args: &InspectArgs) -> anyhow::Result<ExitCode> {
-    let mut parsed = Vec::with_capacity(args.sources.len());
-    for s in &args.sources {
-        match s.parse::<SourceArg>() {
-            Ok(a) => parsed.push(a),
-            Err(e) => {
-                eprintln!("ocisize: {e}");
-                return Ok(ExitCode::from(2));
-            }
-        }
-    }
+    let parsed: Vec<SourceArg> = match parse_all(&args.sources) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
     let mut options = Options::default();
     if let Some(j) = args.jobs {
         options.parallelism = Parallelism::new(j);
