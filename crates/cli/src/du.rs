@@ -47,14 +47,7 @@ pub fn run(args: &DuArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    if args.json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
-    } else {
-        write_table(&mut out, &report)?;
-    }
-    out.flush()?;
+    crate::emit(args.json, &report, write_table)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -192,6 +192,21 @@ fn man(dir: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Print a report on standard output: as pretty JSON, or as `table` writes it.
+pub(crate) fn emit<T: serde::Serialize>(
+    json: bool,
+    report: &T,
+    table: impl FnOnce(&mut io::StdoutLock<'static>, &T) -> io::Result<()>,
+) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(report)?)?;
+    } else {
+        table(&mut out, report)?;
+    }
+    Ok(out.flush()?)
+}
+
 /// Parse every argument; the first that does not parse is printed, and the status is 2.
 pub(crate) fn parse_all<T>(
     args: impl IntoIterator<Item = impl AsRef<str>>,
@@ -227,14 +242,7 @@ fn diff(args: &DiffArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    if args.json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
-    } else {
-        table::write_diff(&mut out, &report)?;
-    }
-    out.flush()?;
+    emit(args.json, &report, table::write_diff)?;
     Ok(ExitCode::from(if report.verified() { 0 } else { 1 }))
 }
 

@@ -135,7 +135,8 @@ pub(crate) fn open_namespaces(
     Ok(first)
 }
 
-fn read(root: &Path, only: Option<&str>, options: &Options) -> Result<Vec<RuntimeStore>, Error> {
+/// The metadata database of a containerd root, or why the root is not one.
+pub(crate) fn meta_db_path(root: &Path) -> Result<std::path::PathBuf, Error> {
     let meta_path = root.join(META_DB);
     if !meta_path.is_file() {
         return Err(Error::NotAStore {
@@ -144,6 +145,11 @@ fn read(root: &Path, only: Option<&str>, options: &Options) -> Result<Vec<Runtim
             reason: format!("no {META_DB}"),
         });
     }
+    Ok(meta_path)
+}
+
+fn read(root: &Path, only: Option<&str>, options: &Options) -> Result<Vec<RuntimeStore>, Error> {
+    let meta_path = meta_db_path(root)?;
     let meta = MetaDb::open(&meta_path)?.read()?;
     let snap_root = root.join(format!("io.containerd.snapshotter.v1.{}", options.snapshotter));
     let snap_db = snap_root.join("metadata.db");

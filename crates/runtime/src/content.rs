@@ -12,8 +12,7 @@ use ocisize_reference::Reference;
 use ocisize_source::{Catalog, Format, Limits, Role, Root, RootTarget, Roots, ScanOptions, Source};
 use ocisize_spec::{Descriptor, MediaType};
 
-use crate::containerd::META_DB;
-use crate::{Error, Kind};
+use crate::Error;
 
 /// The content store of a containerd root, rooted at one namespace's image records.
 #[derive(Debug)]
@@ -29,14 +28,7 @@ impl ContainerdSource {
         namespace: &str,
         options: &ScanOptions,
     ) -> Result<ContainerdSource, Error> {
-        let meta_path = root.join(META_DB);
-        if !meta_path.is_file() {
-            return Err(Error::NotAStore {
-                path: root.to_path_buf(),
-                kind: Kind::Containerd,
-                reason: format!("no {META_DB}"),
-            });
-        }
+        let meta_path = crate::containerd::meta_db_path(root)?;
         let ns = MetaDb::open(&meta_path)?.namespace(namespace)?;
         let content = root.join("io.containerd.content.v1.content");
         let catalog = ocisize_source::open_dir(&content, options).map_err(Box::new)?;
