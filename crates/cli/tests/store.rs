@@ -113,6 +113,39 @@ fn import_export_inspect_keeps_ids_diff_ids_and_sizes() {
     assert_eq!(fsck["unreferenced"], serde_json::json!([]));
 }
 
+/// A zstd image exported as a docker-archive: its layers go as plain tars (what `docker save`
+/// writes and docker before 23.0 can read), named by their diffIDs; the image ID, the
+/// diffIDs and every unpacked figure stay, and the compressed size becomes the tar's.
+#[test]
+fn a_zstd_image_exports_to_a_docker_archive_as_plain_tars() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().join("store");
+    let s = s.to_str().unwrap();
+    let src = corpus("tiny.skopeo.oci-archive-zstd.tar");
+    import(s, src.to_str().unwrap(), "ocisize/zstd");
+    let dest = dir.path().join("zstd.docker.tar");
+    let dest = format!("docker-archive:{}", dest.display());
+    json(&["store", "export", "--store", s, "--json", "ocisize/zstd", &dest], 0);
+    let before = json(&["inspect", "--json", src.to_str().unwrap()], 0);
+    let after = json(&["inspect", "--json", &dest], 0);
+    let (b, a) = (&before["images"][0], &after["images"][0]);
+    assert_eq!(a["image_id"], b["image_id"]);
+    assert_eq!(a["verified"], true);
+    let layers = |i: &Value| i["layers"].as_array().unwrap().clone();
+    assert!(layers(b).iter().all(|l| l["compression"] == "zstd"), "{b}");
+    for (la, lb) in layers(a).iter().zip(layers(b).iter()) {
+        assert_eq!(la["diff_id"], lb["diff_id"]);
+        assert_eq!(la["compression"], "none", "{la}");
+        assert_eq!(la["digest"], lb["diff_id"], "a plain tar's digest is its diffID");
+        assert_eq!(la["compressed_size"], lb["uncompressed_size"]);
+    }
+    assert_eq!(layers(a).len(), layers(b).len());
+    for k in ["uncompressed", "docker_vfs", "docker_overlay2"] {
+        assert_eq!(a["sizes"][k], b["sizes"][k], "{k}");
+    }
+    assert_eq!(a["sizes"]["compressed"], b["sizes"]["uncompressed"]);
+}
+
 fn blob_files(store: &Path) -> (u64, u64) {
     let mut n = (0, 0);
     for e in std::fs::read_dir(store.join("blobs/sha256")).unwrap() {

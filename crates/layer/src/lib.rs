@@ -35,6 +35,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod decode;
 pub mod files;
 mod header;
 mod pipeline;
@@ -42,6 +43,7 @@ mod tar;
 
 use std::io::{self, Read};
 
+pub use decode::{decoder, sniff, Sniffed};
 use ocisize_digest::{read_retry, Hasher};
 pub use ocisize_digest::{Algorithm, Digest};
 pub use ocisize_spec::Compression;

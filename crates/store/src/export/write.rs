@@ -2,11 +2,13 @@
 //! renamed into place once whole and synced.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use ocisize_digest::{Algorithm, Digest, HashingReader};
 use ocisize_reference::Reference;
+use ocisize_spec::Compression;
 use ocisize_spec::{annotation, media_type, Descriptor, ManifestDocument};
 
 use super::{Destination, Tree};
@@ -16,6 +18,10 @@ use crate::{layout, Store};
 /// Where the bytes of one export go: files in a directory, or members of a tar.
 trait Sink {
     fn add(&mut self, path: &str, size: u64, bytes: &mut dyn Read) -> Result<()>;
+
+    /// Add bytes whose length is known only once they have all been read (a layer
+    /// decompressed on its way out); returns the length.
+    fn add_streamed(&mut self, path: &str, bytes: &mut dyn Read) -> Result<u64>;
 }
 
 struct DirSink {
@@ -36,6 +42,26 @@ impl Sink for DirSink {
             .at("create", &target)?;
         io::copy(bytes, &mut f).at("write", &target)?;
         f.sync_all().at("fsync", &target)
+    }
+
+    fn add_streamed(&mut self, path: &str, bytes: &mut dyn Read) -> Result<u64> {
+        let mut counted = Counted { inner: bytes, n: 0 };
+        self.add(path, 0, &mut counted)?;
+        Ok(counted.n)
+    }
+}
+
+/// Counts what passes.
+struct Counted<'a> {
+    inner: &'a mut dyn Read,
+    n: u64,
+}
+
+impl Read for Counted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.n += n as u64;
+        Ok(n)
     }
 }
 
@@ -58,9 +84,10 @@ impl TarSink {
     }
 }
 
-impl Sink for TarSink {
-    fn add(&mut self, path: &str, size: u64, bytes: &mut dyn Read) -> Result<()> {
-        // Directory entries first, as skopeo and `docker save` write them.
+impl TarSink {
+    /// Directory entries for the parents of `path` not written yet, as skopeo and
+    /// `docker save` write them.
+    fn parents(&mut self, path: &str) -> Result<()> {
         let mut prefix = String::new();
         for part in path.split('/').rev().skip(1).collect::<Vec<_>>().into_iter().rev() {
             prefix.push_str(part);
@@ -71,8 +98,36 @@ impl Sink for TarSink {
                 self.dirs.push(prefix.clone());
             }
         }
+        Ok(())
+    }
+}
+
+impl Sink for TarSink {
+    fn add(&mut self, path: &str, size: u64, bytes: &mut dyn Read) -> Result<()> {
+        self.parents(path)?;
         let mut h = TarSink::header(size, tar::EntryType::Regular, 0o644);
         self.tar.append_data(&mut h, path, bytes).at("write", &self.path)
+    }
+
+    /// A placeholder header, the bytes and their padding, then the header again with the
+    /// size, written over the placeholder: the archive is a file of our own, so it can be
+    /// patched in place rather than the bytes read twice.
+    fn add_streamed(&mut self, path: &str, bytes: &mut dyn Read) -> Result<u64> {
+        self.parents(path)?;
+        let mut h = TarSink::header(0, tar::EntryType::Regular, 0o644);
+        h.set_path(path).at("write", &self.path)?;
+        let out = self.tar.get_mut();
+        let start = out.stream_position().at("seek", &self.path)?;
+        out.write_all(&[0; 512]).at("write", &self.path)?;
+        let n = io::copy(bytes, out).at("write", &self.path)?;
+        let pad = (512 - n % 512) % 512;
+        out.write_all(&vec![0; pad as usize]).at("write", &self.path)?;
+        h.set_size(n);
+        h.set_cksum();
+        out.seek(SeekFrom::Start(start)).at("seek", &self.path)?;
+        out.write_all(h.as_bytes()).at("write", &self.path)?;
+        out.seek(SeekFrom::End(0)).at("seek", &self.path)?;
+        Ok(n)
     }
 }
 
@@ -153,8 +208,12 @@ fn oci_layout(
 
 /// What `docker save` writes, in docker ≥ 25's naming: `manifest.json` (Config, RepoTags,
 /// Layers), the config and the layers as `blobs/sha256/<hex>`, and `repositories`. The
-/// config is the store's, byte for byte, so the image ID is unchanged; the layers are as
-/// stored (docker, podman and skopeo read compressed layers from a docker-archive).
+/// config is the store's, byte for byte, so the image ID is unchanged. gzip and plain
+/// layers go as stored (docker, podman and skopeo read compressed layers from a
+/// docker-archive); a zstd layer goes as its plain tar, named by its diffID and checked
+/// against it, because docker before 23.0 cannot read zstd (moby 20.10's
+/// `pkg/archive.DecompressStream` knows gzip, bzip2 and xz), and a plain tar is what
+/// `docker save` itself writes.
 fn docker_archive(
     store: &Store,
     name: &Reference,
@@ -164,22 +223,94 @@ fn docker_archive(
     let Some(ManifestDocument::Image(m)) = tree.docs.last().map(|d| &d.parsed) else {
         return Err(StoreError::Damaged { digest: None, message: "no manifest to export".into() });
     };
-    let path = |d: &Descriptor| format!("blobs/{}/{}", d.digest.algorithm(), d.digest.hex());
-    let tag = name.familiar();
-    let entry = serde_json::json!([{
-        "Config": path(&m.config),
-        "RepoTags": [tag],
-        "Layers": m.layers.iter().map(path).collect::<Vec<_>>(),
-    }]);
+    let path = |d: &Digest| format!("blobs/{}/{}", d.algorithm(), d.hex());
+    let diff_ids = store.config(&m.config)?.rootfs.diff_ids;
     let mut n = (0, 0);
-    blob(store, &m.config, &path(&m.config), sink, &mut n)?;
-    for l in &m.layers {
-        blob(store, l, &path(l), sink, &mut n)?;
+    blob(store, &m.config, &path(&m.config.digest), sink, &mut n)?;
+    let mut layers: Vec<String> = Vec::new();
+    for (i, l) in m.layers.iter().enumerate() {
+        let (compression, raw) = ocisize_layer::sniff(store.reader(&l.digest)?)
+            .map_err(|e| damaged_layer(l.digest, &e))?;
+        let member = if compression == Compression::Zstd {
+            let diff_id = diff_ids.get(i).copied().ok_or_else(|| StoreError::Damaged {
+                digest: Some(m.config.digest),
+                message: format!(
+                    "config {} lists {} diffIDs for {} layers",
+                    m.config.digest,
+                    diff_ids.len(),
+                    m.layers.len()
+                ),
+            })?;
+            let member = path(&diff_id);
+            if !layers.contains(&member) {
+                let (size, found) = plain_tar(l.digest, raw, &member, sink)?;
+                if found != diff_id {
+                    return Err(StoreError::Damaged {
+                        digest: Some(l.digest),
+                        message: format!(
+                            "layer {} decompresses to {found}, but the config's diffID is {diff_id}",
+                            l.digest
+                        ),
+                    });
+                }
+                n.0 += 1;
+                n.1 += size;
+            }
+            member
+        } else {
+            let member = path(&l.digest);
+            if !layers.contains(&member) {
+                let mut raw = raw;
+                sink.add(&member, l.size, &mut raw)?;
+                n.0 += 1;
+                n.1 += l.size;
+            }
+            member
+        };
+        layers.push(member);
     }
+    let entry = serde_json::json!([{
+        "Config": path(&m.config.digest),
+        "RepoTags": [name.familiar()],
+        "Layers": layers,
+    }]);
     let manifest = serde_json::to_vec(&entry)
         .map_err(|e| StoreError::io("serialize", "manifest.json", io::Error::other(e)))?;
     sink.add("manifest.json", manifest.len() as u64, &mut &manifest[..])?;
     Ok(n)
+}
+
+/// Decompress a layer into the archive as `member`; its size and digest (the diffID).
+fn plain_tar(
+    layer: Digest,
+    raw: ocisize_layer::Sniffed<crate::BlobReader>,
+    member: &str,
+    sink: &mut dyn Sink,
+) -> Result<(u64, Digest)> {
+    let decoded =
+        ocisize_layer::decoder(Compression::Zstd, raw).map_err(|e| damaged_layer(layer, &e))?;
+    let mut hashing = HashingReader::new(Named { layer, inner: decoded }, Algorithm::Sha256);
+    let size = sink.add_streamed(member, &mut hashing)?;
+    let (found, _, _) = hashing.finish();
+    Ok((size, found))
+}
+
+/// A layer's reader whose errors say which layer.
+struct Named<R> {
+    layer: Digest,
+    inner: R,
+}
+
+impl<R: Read> Read for Named<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            io::Error::new(e.kind(), format!("decompressing layer {}: {e}", self.layer))
+        })
+    }
+}
+
+fn damaged_layer(layer: Digest, e: &io::Error) -> StoreError {
+    StoreError::Damaged { digest: Some(layer), message: format!("layer {layer}: {e}") }
 }
 
 /// A containers/image `dir:`: `manifest.json` (the top document's bytes), the manifests of
