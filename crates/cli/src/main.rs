@@ -113,8 +113,8 @@ struct InspectArgs {
     max_uncompressed: Option<u64>,
     /// Account for the files, in the same single pass: bytes that later layers overwrite,
     /// white out or hide (what squashing would free), dive's efficiency, and the paths that
-    /// waste the most.
-    #[arg(long)]
+    /// waste the most. Needs the layers read: not with `--no-verify`.
+    #[arg(long, conflicts_with = "no_verify")]
     files: bool,
     /// How many of the most wasteful paths `--files` lists.
     #[arg(long, value_name = "N", default_value_t = 20)]

@@ -76,3 +76,11 @@ fn diff_json_and_table() {
     let missing = ocisize(&["diff", &a, &testdata("nonexistent")]);
     assert_eq!(missing.status.code(), Some(2));
 }
+
+#[test]
+fn files_without_reading_the_layers_is_refused() {
+    let out = ocisize(&["inspect", "--files", "--no-verify", &testdata("edge/edge.umoci.oci")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("'--files' cannot be used with '--no-verify'"), "{err}");
+}

@@ -82,6 +82,7 @@ pub struct Options {
     /// Also account for the files: record every layer's entries in the same single pass
     /// (sets [`LayerLimits::files`]) and report per image what later layers hide
     /// ([`ImageReport::files`]). Off by default: without it inspect keeps nothing per entry.
+    /// It needs the layers read: with `verify` off no layer is, and `files` stays `None`.
     pub files: bool,
     /// How many of the most wasteful paths [`FileWaste::top`] lists. Default 20.
     pub files_top: usize,
