@@ -54,6 +54,7 @@ impl Containerd {
     }
 
     /// `ctr -n NS images import [--base-name BASE] TAR`; fails the test unless it succeeds.
+    #[track_caller]
     pub fn import(&self, ns: &str, tar: &Path, base_name: Option<&str>) {
         let mut c = self.ctr(ns);
         c.args(["images", "import"]);
@@ -64,6 +65,7 @@ impl Containerd {
     }
 
     /// `ctr -n NS content get DIGEST`: the blob's bytes.
+    #[track_caller]
     pub fn content(&self, ns: &str, digest: &str) -> Vec<u8> {
         let out = self.ctr(ns).args(["content", "get", digest]).output().expect("ctr content get");
         assert!(out.status.success(), "ctr content get {digest}");
@@ -71,6 +73,7 @@ impl Containerd {
     }
 
     /// `ctr -n NS snapshots usage -b`: snapshot key → bytes.
+    #[track_caller]
     pub fn usage(&self, ns: &str) -> HashMap<String, u64> {
         let out = run(self.ctr(ns).args(["snapshots", "usage", "-b"]));
         out.lines()

@@ -22,6 +22,7 @@ pub fn isolated<S: AsRef<OsStr>>(program: &str, args: impl IntoIterator<Item = S
 
 /// Run `cmd` with no input; fail the test with its output unless it succeeds. Its standard
 /// output.
+#[track_caller]
 pub fn run(cmd: &mut Command) -> String {
     let out = cmd.stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(
@@ -35,6 +36,7 @@ pub fn run(cmd: &mut Command) -> String {
 }
 
 /// `curl --unix-socket SOCK http://x/PATH`, parsed as JSON.
+#[track_caller]
 pub fn get_json(sock: &Path, path: &str) -> serde_json::Value {
     let out = run(Command::new("curl")
         .args(["-sS", "--fail", "--unix-socket"])
@@ -169,6 +171,7 @@ impl Drop for Work {
 }
 
 /// `du -s -c -B1 PATHS`: the total (0 for no paths).
+#[track_caller]
 pub fn du_b1(paths: &[PathBuf]) -> u64 {
     if paths.is_empty() {
         return 0;
