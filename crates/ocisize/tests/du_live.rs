@@ -1,39 +1,27 @@
 //! The seed case, small: the corpus image `tiny` loaded into a real dockerd 20.10 (overlay2)
 //! and a real containerd 1.6.20 (namespace `k8s.io`), then `ocisize::du` over both roots:
-//! one duplicate, with the bytes removing docker's copy would give back. The daemons run
-//! under `unshare --mount` on private sockets (the runtime crate's live harness, shared by
-//! path), and are stopped by PID when dropped.
+//! one duplicate, with the bytes removing docker's copy would give back. The daemons are the
+//! testkit's (`ocisize_testkit::daemons`): under `unshare --mount` on private sockets, and
+//! stopped by PID when dropped.
 #![allow(clippy::unwrap_used, clippy::print_stderr, missing_docs)]
 
-#[allow(dead_code)]
-#[path = "../../runtime/tests/live/containerd.rs"]
-mod containerd;
-#[allow(dead_code)]
-#[path = "../../runtime/tests/live/docker.rs"]
-mod docker;
-#[allow(dead_code)]
-#[path = "../../runtime/tests/live/harness.rs"]
-mod harness;
-#[allow(dead_code)]
-#[path = "../../runtime/tests/live/podman.rs"]
-mod podman;
+use std::path::Path;
 
-use harness::{corpus, du_b1, run, Work};
 use ocisize::du::{DuSource, Keep, Kind, StoreKind};
 use ocisize::{du, units, DuOptions};
+use ocisize_testkit::corpus;
+use ocisize_testkit::daemons::{du_b1, run, Containerd, Dockerd, Podman, Work};
 
 const TINY: &str = "sha256:60df9f5c591b293a99389c86b1bbf1295f18634847967b20dd54b32eab43c61c";
 
 #[test]
 fn tiny_in_dockerd_overlay2_containerd_k8s_io_and_podman() {
-    let work = Work::new("du-live");
-    let run_dir = tempfile::Builder::new().prefix("osz").tempdir().unwrap();
-    let (dir, run_dir) = (work.dir.as_path(), run_dir.path());
+    let work = Work::new(Path::new(env!("CARGO_TARGET_TMPDIR")), "du-live");
     let tar = corpus("tiny.dockerd.save.tar");
 
     // docker: the figure `/system/df` gives; the root read once dockerd has stopped.
     let (docker_size, docker_root) = {
-        let d = docker::Dockerd::start(dir, run_dir, "overlay2");
+        let d = Dockerd::start(&work, "overlay2");
         run(d.docker().arg("load").arg("-i").arg(&tar));
         let df = d.df();
         let image =
@@ -43,7 +31,7 @@ fn tiny_in_dockerd_overlay2_containerd_k8s_io_and_podman() {
     assert_eq!(docker_size, 2_314_137);
 
     // containerd: read while it runs (it holds its databases' locks).
-    let c = containerd::Containerd::start(dir, run_dir);
+    let c = Containerd::start(&work);
     c.import("k8s.io", &tar, None);
     let ctr_ls = run(c.ctr("k8s.io").args(["images", "ls"]));
 
@@ -95,8 +83,8 @@ fn tiny_in_dockerd_overlay2_containerd_k8s_io_and_podman() {
     assert_eq!(r.disk_usage, du_b1(&paths));
 
     // podman 4.3.1 (overlay) loads the same file: a third copy, podman's Size 2,351,026.
-    let p = podman::Podman::new(dir, run_dir, "overlay");
-    run(&mut p.podman(&["load", "-i", tar.to_str().unwrap()]));
+    let p = Podman::new(&work, "overlay");
+    run(p.podman(["load", "-i"]).arg(&tar));
     let mut three = sources.to_vec();
     three.push(DuSource::Runtime(Kind::ContainersStorage, p.root.clone()));
     let r3 = du(&three, &DuOptions::default()).unwrap();

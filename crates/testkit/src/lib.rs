@@ -7,9 +7,13 @@
 //! - [`layers`]: independent models of stacked layers (dive's trees, an unpack into a map).
 //! - [`docker_root`]: a generated docker data-root (JSON and metadata files only), for the
 //!   runtime store reader's tests and bench.
+//! - [`daemons`]: real dockerd, containerd and podman on private sockets, each inside
+//!   `unshare --mount` and stopped by its PID when dropped, for the tests that meet a
+//!   runtime.
 #![deny(missing_docs)]
 #![allow(clippy::unwrap_used)]
 
+pub mod daemons;
 mod docker_root;
 pub mod layers;
 

@@ -1,115 +1,35 @@
-//! containerd 1.6.20: images imported into two namespaces, `ctr`'s figures against what
-//! ocisize-runtime reads from the root while containerd runs.
+//! containerd 1.6.20 (the testkit's [`Containerd`]): images imported into two namespaces,
+//! `ctr`'s figures against what ocisize-runtime reads from the root while containerd runs.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
 use ocisize_digest::Digest;
 use ocisize_runtime::{RuntimeImage, RuntimeStore};
+use ocisize_testkit::daemons::{du_b1, run, Containerd};
 
-use crate::harness::{du_b1, run, Daemon};
-
-/// A private containerd (the CRI plugin disabled).
-pub struct Containerd {
-    _daemon: Daemon,
-    pub sock: PathBuf,
-    pub root: PathBuf,
-}
-
-impl Containerd {
-    pub fn start(dir: &Path, run_dir: &Path) -> Containerd {
-        let root = dir.join("containerd-root");
-        let sock = run_dir.join("c.sock");
-        let config = dir.join("containerd.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "version = 2\nroot = {root:?}\nstate = {state:?}\n\
-                 disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
-                 [grpc]\n  address = {sock:?}\n[ttrpc]\n  address = \"{sock}.ttrpc\"\n\
-                 [plugins.\"io.containerd.internal.v1.opt\"]\n  path = {opt:?}\n",
-                state = run_dir.join("c-state"),
-                sock = sock.display(),
-                opt = dir.join("c-opt"),
-            ),
-        )
-        .expect("config");
-        let args = [std::ffi::OsString::from("--config"), config.into_os_string()];
-        let mut daemon =
-            Daemon::start("containerd", "containerd", args, &dir.join("containerd.log"));
-        let probe = sock.clone();
-        daemon.wait_until(|| {
-            Command::new("ctr")
-                .arg("-a")
-                .arg(&probe)
-                .arg("version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        });
-        Containerd { _daemon: daemon, sock, root }
-    }
-
-    pub fn ctr(&self, ns: &str) -> Command {
-        let mut c = Command::new("ctr");
-        c.arg("-a").arg(&self.sock).args(["-n", ns]);
-        c
-    }
-
-    pub fn import(&self, ns: &str, tar: &Path, base_name: Option<&str>) {
-        let mut c = self.ctr(ns);
-        c.args(["images", "import"]);
-        if let Some(b) = base_name {
-            c.args(["--base-name", b]);
+/// `images.Size` computed from what `ctr content get` returns: the target, the
+/// linux/amd64 manifest of an index, config and layers; and the blobs walked.
+fn size_by_ctr(c: &Containerd, ns: &str, digest: &str) -> (u64, Vec<(String, u64)>) {
+    let bytes = c.content(ns, digest);
+    let mut blobs = vec![(digest.to_owned(), bytes.len() as u64)];
+    let doc: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+    if let Some(list) = doc["manifests"].as_array() {
+        let m = list
+            .iter()
+            .find(|m| m["platform"]["os"] == "linux" && m["platform"]["architecture"] == "amd64")
+            .expect("an amd64 manifest");
+        let (_, inner) = size_by_ctr(c, ns, m["digest"].as_str().expect("digest"));
+        blobs.extend(inner);
+    } else {
+        for d in std::iter::once(&doc["config"]).chain(doc["layers"].as_array().expect("layers")) {
+            blobs.push((
+                d["digest"].as_str().expect("digest").to_owned(),
+                d["size"].as_u64().expect("size"),
+            ));
         }
-        run(c.arg(tar));
     }
-
-    fn blob(&self, ns: &str, digest: &str) -> Vec<u8> {
-        let out = self.ctr(ns).args(["content", "get", digest]).output().expect("ctr content get");
-        assert!(out.status.success(), "ctr content get {digest}");
-        out.stdout
-    }
-
-    /// `images.Size` computed from what `ctr content get` returns: the target, the
-    /// linux/amd64 manifest of an index, config and layers; and the blobs walked.
-    fn size_by_ctr(&self, ns: &str, digest: &str) -> (u64, Vec<(String, u64)>) {
-        let bytes = self.blob(ns, digest);
-        let mut blobs = vec![(digest.to_owned(), bytes.len() as u64)];
-        let doc: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
-        if let Some(list) = doc["manifests"].as_array() {
-            let m = list
-                .iter()
-                .find(|m| {
-                    m["platform"]["os"] == "linux" && m["platform"]["architecture"] == "amd64"
-                })
-                .expect("an amd64 manifest");
-            let (_, inner) = self.size_by_ctr(ns, m["digest"].as_str().expect("digest"));
-            blobs.extend(inner);
-        } else {
-            for d in
-                std::iter::once(&doc["config"]).chain(doc["layers"].as_array().expect("layers"))
-            {
-                blobs.push((
-                    d["digest"].as_str().expect("digest").to_owned(),
-                    d["size"].as_u64().expect("size"),
-                ));
-            }
-        }
-        (blobs.iter().map(|b| b.1).sum(), blobs)
-    }
-
-    /// `ctr snapshots usage -b`: key → bytes.
-    pub fn usage(&self, ns: &str) -> HashMap<String, u64> {
-        let out = run(self.ctr(ns).args(["snapshots", "usage", "-b"]));
-        out.lines()
-            .skip(1)
-            .filter_map(|l| {
-                let mut f = l.split_whitespace();
-                Some((f.next()?.to_owned(), f.next()?.parse().ok()?))
-            })
-            .collect()
-    }
+    (blobs.iter().map(|b| b.1).sum(), blobs)
 }
 
 /// `ctr images ls` rows: (ref, digest, printed size).
@@ -153,7 +73,7 @@ pub fn check(
                 .find(|i| i.names.iter().any(|n| n.to_string() == *name))
                 .expect("the image")
         };
-        let (exact, blobs) = c.size_by_ctr(ns, digest);
+        let (exact, blobs) = size_by_ctr(c, ns, digest);
         eprintln!(
             "containerd {ns} {name}: ctr images ls {printed}, images.Size {exact}, unpacked {:?}",
             image.unpacked_size
@@ -192,11 +112,8 @@ pub fn check(
 }
 
 /// Snapshot ids by `<namespace>/<key>`, from the snapshotter's database.
-pub fn snapshot_ids(root: &Path) -> BTreeMap<String, u64> {
-    let db = ocisize_containerd::SnapshotDb::open(
-        root.join("io.containerd.snapshotter.v1.overlayfs/metadata.db"),
-    )
-    .expect("metadata.db");
+pub fn snapshot_ids(c: &Containerd) -> BTreeMap<String, u64> {
+    let db = ocisize_containerd::SnapshotDb::open(c.snapshot_db()).expect("metadata.db");
     db.snapshots()
         .expect("snapshots")
         .into_iter()

@@ -1,76 +1,13 @@
-//! dockerd 20.10: a family of images built and loaded for real, `/system/df` against what
-//! ocisize-runtime reads from the stopped daemon's data-root.
+//! dockerd 20.10 (the testkit's [`Dockerd`]): a family of images built and loaded for real,
+//! `/system/df` against what ocisize-runtime reads from the stopped daemon's data-root.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use ocisize_digest::Digest;
 use ocisize_runtime::{open, Kind, Options, RuntimeStore};
-
-use crate::harness::{corpus, du_b1, get_json, run, Daemon};
-
-/// A private dockerd.
-pub struct Dockerd {
-    _daemon: Daemon,
-    pub sock: PathBuf,
-    pub root: PathBuf,
-    exec: PathBuf,
-    cli: PathBuf,
-}
-
-impl Dockerd {
-    /// Start dockerd with `driver`, its data-root in `dir`, its sockets in `run_dir`.
-    pub fn start(dir: &Path, run_dir: &Path, driver: &str) -> Dockerd {
-        let root = dir.join(format!("docker-{driver}"));
-        let exec = run_dir.join(format!("d-{driver}"));
-        std::fs::create_dir_all(&root).expect("data-root");
-        let sock = exec.join("docker.sock");
-        let args: Vec<String> = vec![
-            format!("--data-root={}", root.display()),
-            format!("--exec-root={}", exec.display()),
-            format!("--pidfile={}", exec.join("docker.pid").display()),
-            format!("--host=unix://{}", sock.display()),
-            format!("--storage-driver={driver}"),
-            "--bridge=none".into(),
-            "--iptables=false".into(),
-            "--ip-masq=false".into(),
-            "--ip-forward=false".into(),
-            "--userland-proxy=false".into(),
-        ];
-        let mut daemon =
-            Daemon::start("dockerd", "dockerd", &args, &dir.join(format!("dockerd-{driver}.log")));
-        let probe = sock.clone();
-        daemon.wait_until(|| {
-            Command::new("curl")
-                .args(["-sf", "--unix-socket"])
-                .arg(&probe)
-                .arg("http://x/_ping")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        });
-        Dockerd { _daemon: daemon, sock, root, exec, cli: dir.join("docker-cli") }
-    }
-
-    /// The docker CLI on this daemon (classic builder, its own config dir).
-    pub fn docker(&self) -> Command {
-        let mut c = Command::new("docker");
-        c.arg("-H").arg(format!("unix://{}", self.sock.display()));
-        c.env("DOCKER_CONFIG", &self.cli).env("DOCKER_BUILDKIT", "0");
-        c
-    }
-
-    /// `ctr` on the containerd dockerd started for itself (its root `DIR/containerd/daemon`).
-    pub fn ctr(&self, ns: &str) -> Command {
-        let mut c = Command::new("ctr");
-        c.arg("-a").arg(self.exec.join("containerd/containerd.sock")).args(["-n", ns]);
-        c
-    }
-
-    pub fn df(&self) -> serde_json::Value {
-        get_json(&self.sock, "/system/df")
-    }
-}
+use ocisize_testkit::corpus;
+use ocisize_testkit::daemons::{du_b1, run, Dockerd};
 
 /// The family's images, saved for the other runtimes.
 pub struct Family {

@@ -1,5 +1,6 @@
 //! ocisize-runtime against the real runtimes (run as root, with dockerd 20.10, containerd
-//! 1.6.20 + ctr, podman 4.3.1, curl and util-linux installed).
+//! 1.6.20 + ctr, podman 4.3.1, curl and util-linux installed). The daemons are the testkit's
+//! (`ocisize_testkit::daemons`): private sockets, `unshare --mount`, stopped by PID.
 //!
 //! One family of images is built with the real dockerd (overlay2) from the corpus image
 //! `tiny`: children, a grandchild, an alias tag, a dangling image, the classic builder's
@@ -13,16 +14,17 @@
 
 mod containerd;
 mod docker;
-mod harness;
 mod podman;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ocisize_digest::Digest;
 use ocisize_runtime::{open, Error, Kind, Options, Problem};
 
-use harness::{corpus, run, Work};
+use ocisize_testkit::corpus;
+use ocisize_testkit::daemons::{run, Containerd, Dockerd, Podman, Work};
 
 fn merge(into: &mut BTreeMap<Digest, Vec<Digest>>, from: BTreeMap<Digest, Vec<Digest>>) {
     for (id, chain) in from {
@@ -35,20 +37,14 @@ fn merge(into: &mut BTreeMap<Digest, Vec<Digest>>, from: BTreeMap<Digest, Vec<Di
     }
 }
 
-fn short_dir() -> tempfile::TempDir {
-    // Unix socket paths must stay under 108 bytes: the sockets go in a short /tmp dir.
-    tempfile::Builder::new().prefix("osz").tempdir().unwrap()
-}
-
 #[test]
 fn figures_match_dockerd_containerd_and_podman() {
-    let work = Work::new("runtime-live");
-    let run_dir = short_dir();
-    let (dir, run_dir) = (work.dir.as_path(), run_dir.path());
+    let work = Work::new(Path::new(env!("CARGO_TARGET_TMPDIR")), "runtime-live");
+    let dir = work.dir.as_path();
 
     // dockerd overlay2: build the family; read the data-root once dockerd has stopped.
     let (family, df, root, child2_id) = {
-        let d = docker::Dockerd::start(dir, run_dir, "overlay2");
+        let d = Dockerd::start(&work, "overlay2");
         let family = docker::build_family(&d, dir);
         let id = run(d.docker().args(["image", "inspect", "-f", "{{.Id}}", "lab/child2:v1"]));
         (family, d.df(), d.root.clone(), id.trim().to_owned())
@@ -65,7 +61,7 @@ fn figures_match_dockerd_containerd_and_podman() {
     // image in its containerd's `moby` namespace, as docker's containerd image store keeps
     // them (docker ≥ 24): read as a containerd store of the data-root.
     let (df, root) = {
-        let d = docker::Dockerd::start(dir, run_dir, "vfs");
+        let d = Dockerd::start(&work, "vfs");
         run(d.docker().arg("load").arg("-i").arg(&family.all));
         let tiny = corpus("tiny.skopeo.oci-archive.tar");
         run(d
@@ -87,7 +83,7 @@ fn figures_match_dockerd_containerd_and_podman() {
     // containerd: the family in `default`; tiny, child2 (also under a bare `sha256:` name,
     // as the CRI records images) and a two-platform index in `k8s.io`.
     {
-        let c = containerd::Containerd::start(dir, run_dir);
+        let c = Containerd::start(&work);
         c.import("default", &family.all, None);
         c.import("k8s.io", &corpus("tiny.dockerd.save.tar"), None);
         c.import("k8s.io", &family.child2, None);
@@ -98,7 +94,7 @@ fn figures_match_dockerd_containerd_and_podman() {
         );
         run(c.ctr("k8s.io").args(["images", "tag", "docker.io/lab/child2:v1", &child2_id]));
         let stores = open(Kind::Containerd, &c.root, &Options::default()).unwrap();
-        let ids = containerd::snapshot_ids(&c.root);
+        let ids = containerd::snapshot_ids(&c);
         for ns in ["default", "k8s.io"] {
             let store = stores.iter().find(|s| s.namespace.as_deref() == Some(ns)).unwrap();
             merge(&mut chains, containerd::check(&c, store, &ids));
@@ -122,28 +118,21 @@ fn figures_match_dockerd_containerd_and_podman() {
     }
 
     // podman overlay: the family loaded, an image built on child2, one more tag.
-    let p = podman::Podman::new(dir, run_dir, "overlay");
-    run(&mut p.podman(&["load", "-i", family.all.to_str().unwrap()]));
+    let p = Podman::new(&work, "overlay");
+    run(p.podman(["load", "-i"]).arg(&family.all));
     let ctx = dir.join("ctx-pchild");
     std::fs::create_dir_all(&ctx).unwrap();
     std::fs::write(ctx.join("Containerfile"), "FROM lab/child2:v1\nRUN echo p > /p\n").unwrap();
-    run(&mut p.podman(&[
-        "build",
-        "-q",
-        "--network=none",
-        "-t",
-        "lab/pchild:v1",
-        ctx.to_str().unwrap(),
-    ]));
-    run(&mut p.podman(&["tag", "lab/child1:v1", "lab/child1:again"]));
-    let df = p.df(run_dir);
+    run(p.podman(["build", "-q", "--network=none", "-t", "lab/pchild:v1"]).arg(&ctx));
+    run(&mut p.podman(["tag", "lab/child1:v1", "lab/child1:again"]));
+    let df = p.df();
     merge(&mut chains, podman::check(&p, &df));
 
     // podman vfs: two images loaded.
-    let p = podman::Podman::new(dir, run_dir, "vfs");
-    run(&mut p.podman(&["load", "-i", family.child2.to_str().unwrap()]));
-    run(&mut p.podman(&["load", "-i", corpus("tiny.dockerd.save.tar").to_str().unwrap()]));
-    let df = p.df(run_dir);
+    let p = Podman::new(&work, "vfs");
+    run(p.podman(["load", "-i"]).arg(&family.child2));
+    run(p.podman(["load", "-i"]).arg(corpus("tiny.dockerd.save.tar")));
+    let df = p.df();
     merge(&mut chains, podman::check(&p, &df));
     eprintln!("{} images, their chain IDs the same in every store", chains.len());
 }
@@ -153,9 +142,8 @@ fn figures_match_dockerd_containerd_and_podman() {
 /// the image has once imported.
 #[test]
 fn a_containerd_root_read_while_ctr_imports() {
-    let work = Work::new("runtime-import");
-    let run_dir = short_dir();
-    let c = containerd::Containerd::start(&work.dir, run_dir.path());
+    let work = Work::new(Path::new(env!("CARGO_TARGET_TMPDIR")), "runtime-import");
+    let c = Containerd::start(&work);
     let images = [
         (corpus("debslice.skopeo.oci-archive.tar"), "docker.io/ocisize/debslice"),
         (corpus("tiny.dockerd.save.tar"), ""),

@@ -1,74 +1,13 @@
-//! podman 4.3.1: the family loaded and built on, the libpod API's `/system/df` (what
-//! `podman system df -v` prints; podman 4.3's `--format json` does not apply to `-v`) against
-//! what ocisize-runtime reads from the storage root.
+//! podman 4.3.1 (the testkit's [`Podman`]): the family loaded and built on, the libpod API's
+//! `/system/df` (what `podman system df -v` prints; podman 4.3's `--format json` does not
+//! apply to `-v`) against what ocisize-runtime reads from the storage root.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use ocisize_digest::Digest;
 use ocisize_runtime::{open, Kind, Options, PodmanRule, RuleEvidence};
-
-use crate::harness::{du_b1, get_json, isolated, Daemon};
-
-/// A podman storage root with one driver.
-pub struct Podman {
-    dir: PathBuf,
-    runroot: PathBuf,
-    pub root: PathBuf,
-    pub driver: String,
-}
-
-impl Podman {
-    /// A store under `dir`, its runroot (podman wants it under 50 bytes) in `run_dir`.
-    pub fn new(dir: &Path, run_dir: &Path, driver: &str) -> Podman {
-        let dir = dir.join(format!("podman-{driver}"));
-        let runroot = run_dir.join(format!("p-{driver}"));
-        for d in [dir.join("tmp"), dir.join("libpod-tmp"), runroot.clone()] {
-            std::fs::create_dir_all(d).expect("podman dirs");
-        }
-        Podman { root: dir.join("storage"), dir, runroot, driver: driver.to_owned() }
-    }
-
-    fn args(&self) -> Vec<String> {
-        vec![
-            format!("--root={}", self.root.display()),
-            format!("--runroot={}", self.runroot.display()),
-            format!("--storage-driver={}", self.driver),
-            format!("--tmpdir={}", self.dir.join("libpod-tmp").display()),
-            "--cgroup-manager=cgroupfs".into(),
-            "--events-backend=none".into(),
-        ]
-    }
-
-    pub fn podman<S: AsRef<str>>(&self, args: &[S]) -> Command {
-        let mut all = self.args();
-        all.extend(args.iter().map(|a| a.as_ref().to_owned()));
-        let mut c = isolated("podman", all);
-        c.env("TMPDIR", self.dir.join("tmp"));
-        c
-    }
-
-    /// `/v4.0.0/libpod/system/df` from a `podman system service` on this root.
-    pub fn df(&self, run_dir: &Path) -> serde_json::Value {
-        let sock = run_dir.join(format!("podman-{}.sock", self.driver));
-        let mut args = self.args();
-        args.extend(["system".into(), "service".into(), "--time=0".into()]);
-        args.push(format!("unix://{}", sock.display()));
-        let mut service =
-            Daemon::start("podman system service", "podman", &args, &self.dir.join("service.log"));
-        let probe = sock.clone();
-        service.wait_until(|| {
-            Command::new("curl")
-                .args(["-sf", "--unix-socket"])
-                .arg(&probe)
-                .arg("http://d/v4.0.0/libpod/_ping")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        });
-        get_json(&sock, "/v4.0.0/libpod/system/df")
-    }
-}
+use ocisize_testkit::daemons::{du_b1, Podman};
 
 fn num(v: &serde_json::Value, k: &str) -> u64 {
     v[k].as_u64().unwrap_or_else(|| panic!("{k} in {v}"))
