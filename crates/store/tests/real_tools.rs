@@ -66,6 +66,7 @@ fn skopeo_umoci_podman_docker_and_ctr_read_the_store_and_its_exports() {
     );
     assert_eq!(multi.images[0].digest.to_string(), MULTI_INDEX);
     import(&store, &ocisize_testkit::corpus("tiny.umoci.oci"), &["ocisize/umoci"]);
+    import(&store, &ocisize_testkit::corpus("tiny.skopeo.oci-zstd"), &["ocisize/zstd"]);
 
     // The store itself, as the layout it is.
     let root = store.root().to_str().unwrap();
@@ -93,6 +94,8 @@ fn skopeo_umoci_podman_docker_and_ctr_read_the_store_and_its_exports() {
     export("ocisize/multi", format!("docker-archive:{es}/multi-docker.tar"));
     export("ocisize/multi", format!("oci:{es}/multi-oci"));
     export("ocisize/multi", format!("dir:{es}/multi-dir"));
+    // zstd layers, which docker 20.10 cannot read: they go as plain tars.
+    export("ocisize/zstd", format!("docker-archive:{es}/zstd-docker.tar"));
     assert_eq!(skopeo_digest(&format!("oci:{es}/multi-oci")), MULTI_INDEX);
     assert_eq!(skopeo_digest(&format!("oci-archive:{es}/multi.tar")), MULTI_INDEX);
     assert_eq!(skopeo_digest(&format!("dir:{es}/multi-dir")), MULTI_INDEX);
@@ -106,20 +109,24 @@ fn skopeo_umoci_podman_docker_and_ctr_read_the_store_and_its_exports() {
         run(d.docker().args(["load", "-i"]).arg(e.join("docker.tar")));
         // The index's amd64 image, gzip layers.
         run(d.docker().args(["load", "-i"]).arg(e.join("multi-docker.tar")));
+        run(d.docker().args(["load", "-i"]).arg(e.join("zstd-docker.tar")));
         let format = "{{.Repository}}:{{.Tag}} {{.ID}}";
         let images = run(d.docker().args(["images", "--no-trunc", "--format", format]));
         lists("docker images", &images, &format!("ocisize/tiny:latest {TINY_CONFIG}"));
         lists("docker images", &images, &format!("ocisize/multi:latest {TINY_CONFIG}"));
+        lists("docker images", &images, &format!("ocisize/zstd:latest {TINY_CONFIG}"));
     }
     let p = Podman::new(&work, "vfs");
     run(p.podman(["load", "-q", "-i"]).arg(e.join("docker.tar")));
     run(p.podman(["load", "-q", "-i"]).arg(e.join("multi.tar")));
+    run(p.podman(["load", "-q", "-i"]).arg(e.join("zstd-docker.tar")));
     // podman 4.3 names an image loaded from a layout directory after its path: a relative one.
     run(p.podman(["load", "-q", "-i", "multi-oci"]).current_dir(&e));
     let format = "{{.Repository}}:{{.Tag}} {{.ID}}";
     let images = run(&mut p.podman(["images", "--no-trunc", "--format", format]));
     lists("podman images", &images, &format!("ocisize/tiny:latest {TINY_CONFIG}"));
     lists("podman images", &images, &format!("docker.io/ocisize/multi:latest {TINY_CONFIG}"));
+    lists("podman images", &images, &format!("ocisize/zstd:latest {TINY_CONFIG}"));
 
     let copy = work.dir.join("skopeo-copy");
     let to = |tag: &str| format!("oci:{}:{tag}", copy.display());

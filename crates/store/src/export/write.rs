@@ -211,9 +211,10 @@ fn oci_layout(
 /// config is the store's, byte for byte, so the image ID is unchanged. gzip and plain
 /// layers go as stored (docker, podman and skopeo read compressed layers from a
 /// docker-archive); a zstd layer goes as its plain tar, named by its diffID and checked
-/// against it, because docker before 23.0 cannot read zstd (moby 20.10's
-/// `pkg/archive.DecompressStream` knows gzip, bzip2 and xz), and a plain tar is what
-/// `docker save` itself writes.
+/// against it, because docker before 23.0 cannot read zstd (moby/moby#41759, in docker
+/// 23.0's release notes; docker-ce 20.10's `pkg/archive.DecompressStream` knows gzip, bzip2
+/// and xz), and a plain tar is what `docker save` and containers/image's docker-archive
+/// destination (which asks for decompressed layers) write.
 fn docker_archive(
     store: &Store,
     name: &Reference,
