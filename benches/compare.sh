@@ -21,6 +21,7 @@
 # itself broken (CI runs it with --size 16 --runs 2).
 set -euo pipefail
 
+args_given=("$@")
 size=1024
 runs=5
 keep=0
@@ -50,6 +51,14 @@ for t in umoci skopeo hyperfine; do
         exit 0
     fi
 done
+
+# As root, skopeo keeps a blob-info cache under /var/lib/containers: run the whole script in
+# a private mount namespace with a tmpfs there, so the machine's is not touched.
+if [ "$(id -u)" = 0 ] && [ -z "${OCISIZE_BENCH_ISOLATED:-}" ] && have unshare; then
+    exec env OCISIZE_BENCH_ISOLATED=1 unshare --mount --propagation private bash -c \
+        'if [ -d /var/lib/containers ]; then mount -t tmpfs tmpfs /var/lib/containers || exit 1; fi; exec bash "$0" "$@"' \
+        "$0" "${args_given[@]}"
+fi
 
 echo "== building ocisize (release)"
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" --bin ocisize --bin inflate_bound

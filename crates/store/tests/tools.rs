@@ -7,12 +7,12 @@ mod common;
 
 use std::fs::File;
 use std::path::Path;
-use std::process::Command;
 
 use common::name;
 use ocisize_digest::Digest;
 use ocisize_spec::{annotation, parse_manifest_document, Descriptor, ManifestDocument};
 use ocisize_store::Store;
+use ocisize_testkit::daemons;
 
 /// Copy one blob of an OCI layout through the writer, the layout path as the ingest ref.
 fn copy_blob(store: &Store, layout: &Path, d: &Descriptor) {
@@ -55,22 +55,10 @@ fn import(store: &Store, layout: &Path, repo: &str) -> Vec<(String, Digest, Vec<
     imported
 }
 
+/// `tool ARGS`, isolated (testkit's `isolated`: as root, skopeo keeps a blob-info cache in
+/// /var/lib/containers, which must stay untouched).
 fn run(tool: &str, args: &[&str]) -> String {
-    run_in(Path::new("."), tool, args)
-}
-
-fn run_in(cwd: &Path, tool: &str, args: &[&str]) -> String {
-    let out = match Command::new(tool).args(args).current_dir(cwd).output() {
-        Ok(o) => o,
-        Err(e) => panic!("{tool} is needed for this test and could not be run ({e}); install it (Debian package {tool})"),
-    };
-    assert!(
-        out.status.success(),
-        "{tool} {args:?} failed: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    daemons::run(&mut daemons::isolated(tool, args))
 }
 
 #[test]
@@ -116,31 +104,15 @@ fn podman_pulls_from_the_store() {
     let imported =
         import(&store, &ocisize_testkit::corpus("tiny.umoci.oci"), "docker.io/ocisize/tiny");
     let (n, manifest, _) = &imported[0];
-    // podman keeps its storage under the temporary directory (--root, --runroot), inside a
-    // private mount namespace with tmpfs over the system's /run and /var/lib/containers, so
-    // nothing outside is touched.
-    let script = r#"mount -t tmpfs tmpfs /var/lib/containers && mount -t tmpfs tmpfs /run &&
-        p="podman --root $0/root --runroot $0/run --storage-driver vfs --events-backend none" &&
-        $p pull -q "$1" >/dev/null && $p images --no-trunc --format '{{.Digest}} {{.ID}}'"#;
+    // podman keeps its storage under the test's directory, isolated (testkit's `Podman`).
+    let work = daemons::Work::new(Path::new(env!("CARGO_TARGET_TMPDIR")), "store-podman");
+    let p = daemons::Podman::new(&work, "vfs");
     // podman 4.3 names an image pulled from oci: after the layout's path, which must then be
     // a valid repository name (lowercase): give it the relative path `store`.
     let source = format!("oci:store:{n}");
-    let tmp = dir.path().join("podman");
-    std::fs::create_dir(&tmp).unwrap();
-    let out = run_in(
-        dir.path(),
-        "unshare",
-        &[
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            script,
-            tmp.to_str().unwrap(),
-            &source,
-        ],
-    );
+    daemons::run(p.podman(["pull", "-q", &source]).current_dir(dir.path()));
+    let format = "{{.Digest}} {{.ID}}";
+    let out = daemons::run(&mut p.podman(["images", "--no-trunc", "--format", format]));
     // podman lists the image by the manifest's digest and the config's digest as its ID.
     let config = "sha256:60df9f5c591b293a99389c86b1bbf1295f18634847967b20dd54b32eab43c61c";
     assert_eq!(out.trim(), format!("{manifest} {config}"), "{out}");
