@@ -9,7 +9,8 @@
 //! It also provides the streaming adapters the rest of ocisize is built on:
 //! [`Hasher`] (incremental hashing), [`HashingReader`] (hash and count while reading) and
 //! [`VerifyingReader`] (bound a read by a descriptor's size and check its digest at the end),
-//! plus [`chain_id`] for layer chain IDs.
+//! [`RangeReader`] (a byte range of a file by positioned reads), the one `Interrupted` retry
+//! ([`retry`], [`read_retry`]), plus [`chain_id`] for layer chain IDs.
 //!
 //! ```
 //! use ocisize_digest::{Algorithm, Digest};
@@ -24,6 +25,8 @@
 #![deny(missing_docs)]
 
 mod io;
+#[cfg(unix)]
+mod range;
 
 use std::fmt;
 use std::str::FromStr;
@@ -31,6 +34,8 @@ use std::str::FromStr;
 use sha2::Digest as _;
 
 pub use io::{read_retry, retry, HashingReader, HashingWriter, VerifyError, VerifyingReader};
+#[cfg(unix)]
+pub use range::RangeReader;
 
 /// A registered digest algorithm.
 ///

@@ -27,6 +27,16 @@ fn a_json_document_given_as_the_input_says_so() {
     assert_eq!(e.kind(), "json-document", "{e}");
 }
 
+/// A JSON file shorter than the 64 bytes looked at: the look stops at the file's end.
+#[test]
+fn a_short_json_document_says_so_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("index.json");
+    std::fs::write(&p, r#"{"schemaVersion":2,"manifests":[]}"#).unwrap();
+    let e = inspect(&SourceArg::path(&p), &options()).unwrap_err();
+    assert_eq!(e.kind(), "json-document", "{e}");
+}
+
 #[test]
 fn json_null_is_the_wrong_json_not_no_json() {
     let dir = tempfile::tempdir().unwrap();

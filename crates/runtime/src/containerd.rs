@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use ocisize_containerd::{Kind as SnapshotKind, MetaDb, Namespace, Snapshot, SnapshotDb};
 use ocisize_digest::{chain_ids, Digest};
 use ocisize_reference::Reference;
-use ocisize_spec::Descriptor;
+use ocisize_spec::{Descriptor, ImageConfig};
 use serde::Deserialize;
 
 use crate::du::DiskUsage;
@@ -63,18 +63,6 @@ struct Manifest {
     config: Option<Descriptor>,
     #[serde(default)]
     layers: Option<Vec<Descriptor>>,
-}
-
-#[derive(Deserialize)]
-struct Config {
-    #[serde(default)]
-    rootfs: Option<RootFs>,
-}
-
-#[derive(Deserialize)]
-struct RootFs {
-    #[serde(default)]
-    diff_ids: Vec<Digest>,
 }
 
 /// Where the size walk reads, and how.
@@ -378,8 +366,8 @@ fn stop(w: &mut Walk, digest: Digest, reason: String) {
 fn read_chain(content: &Path, config: Digest, options: &Options) -> Result<Vec<Digest>, String> {
     let path = content.join(config.algorithm().name()).join(config.hex());
     match read_bounded(&path, options.limits.config) {
-        Ok(Some(b)) => match serde_json::from_slice::<Config>(&b) {
-            Ok(c) => Ok(chain_ids(&c.rootfs.map(|r| r.diff_ids).unwrap_or_default())),
+        Ok(Some(b)) => match serde_json::from_slice::<ImageConfig>(&b) {
+            Ok(c) => Ok(chain_ids(&c.rootfs.diff_ids)),
             Err(e) => Err(format!("invalid config: {e}")),
         },
         Ok(None) => Err("the config is not in the content store".into()),

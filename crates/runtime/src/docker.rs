@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 
 use ocisize_digest::{chain_ids, Algorithm, Digest};
 use ocisize_reference::Reference;
+use ocisize_spec::ImageConfig;
 use serde::Deserialize;
 
 use crate::json::{parse, read_bounded, read_json, read_text, twice};
@@ -43,18 +44,6 @@ const SMALL: u64 = 4096;
 struct Repositories {
     #[serde(rename = "Repositories", default)]
     repositories: HashMap<String, HashMap<String, String>>,
-}
-
-#[derive(Deserialize)]
-struct Config {
-    #[serde(default)]
-    rootfs: Option<RootFs>,
-}
-
-#[derive(Deserialize)]
-struct RootFs {
-    #[serde(default)]
-    diff_ids: Vec<Digest>,
 }
 
 /// An image as loaded from the image store.
@@ -135,14 +124,14 @@ fn read_driver(root: &Path, driver: &str, options: &Options) -> Result<RuntimeSt
             problems.push(Problem::ImageSkipped { image_id: id, reason });
             continue;
         }
-        let config: Config = match parse(&path, &bytes) {
+        let config: ImageConfig = match parse(&path, &bytes) {
             Ok(c) => c,
             Err(e) => {
                 problems.push(Problem::ImageSkipped { image_id: id, reason: e.to_string() });
                 continue;
             }
         };
-        let chain = chain_ids(&config.rootfs.map(|r| r.diff_ids).unwrap_or_default());
+        let chain = chain_ids(&config.rootfs.diff_ids);
         // moby image/store.go restore: an image whose top layer does not load is skipped;
         // a layer loads only with its parents.
         if let Some(missing) = load_sizes(&base, &chain, &mut sizes)? {

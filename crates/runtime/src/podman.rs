@@ -18,25 +18,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use serde::Deserialize;
+use ocisize_spec::{History, ImageConfig};
 
-use crate::storage::{Config, Image, LayerRecord};
+use crate::storage::{Image, LayerRecord};
 use crate::{Kind, PodmanRule, Problem, RuleChoice, RuleEvidence, RuntimeImage, RuntimeStore};
-
-/// One history entry of an image config, as `historiesMatch` compares it.
-#[derive(Deserialize, Default, Clone, Debug)]
-pub(crate) struct History {
-    #[serde(default)]
-    created: Option<String>,
-    #[serde(default)]
-    created_by: Option<String>,
-    #[serde(default)]
-    author: Option<String>,
-    #[serde(default)]
-    comment: Option<String>,
-    #[serde(default)]
-    empty_layer: bool,
-}
 
 /// The rule for the store at `root`: the override, else what its libpod database says.
 pub(crate) fn choose_rule(root: &Path, force: Option<PodmanRule>) -> RuleChoice {
@@ -243,11 +228,9 @@ impl<'a> Tree<'a> {
 
 /// `areParentAndChild`: the child uses the parent's diffIDs first and has its history plus
 /// one entry.
-fn related(parent: Option<&Config>, child: Option<&Config>) -> bool {
+fn related(parent: Option<&ImageConfig>, child: Option<&ImageConfig>) -> bool {
     let (Some(p), Some(c)) = (parent, child) else { return false };
-    let empty = Vec::new();
-    let pd = p.rootfs.as_ref().map_or(&empty, |r| &r.diff_ids);
-    let cd = c.rootfs.as_ref().map_or(&empty, |r| &r.diff_ids);
+    let (pd, cd) = (&p.rootfs.diff_ids, &c.rootfs.diff_ids);
     if pd.len() > cd.len() || pd.iter().zip(cd).any(|(a, b)| a != b) {
         return false;
     }
@@ -366,9 +349,10 @@ mod tests {
     #[test]
     fn parent_and_child_by_diff_ids_and_history() {
         let d = |b: u8| ocisize_digest::Digest::Sha256([b; 32]);
-        let config = |ids: Vec<ocisize_digest::Digest>, hist: Vec<History>| Config {
-            rootfs: Some(crate::storage::RootFs { diff_ids: ids }),
+        let config = |ids: Vec<ocisize_digest::Digest>, hist: Vec<History>| ImageConfig {
+            rootfs: ocisize_spec::RootFs { diff_ids: ids, ..Default::default() },
             history: hist,
+            ..ImageConfig::default()
         };
         let parent = config(vec![d(1)], vec![h(Some("2020-01-01T00:00:00Z"), "ADD")]);
         let child = config(

@@ -20,10 +20,11 @@ use std::path::{Path, PathBuf};
 
 use ocisize_digest::{chain_ids, Algorithm, Digest};
 use ocisize_reference::Reference;
+use ocisize_spec::ImageConfig;
 use serde::Deserialize;
 
 use crate::json::{read_bounded, read_json};
-use crate::podman::{self, History};
+use crate::podman;
 use crate::{du, Error, Kind, Options, Problem, RuntimeStore};
 
 /// One entry of `images.json` (the fields the figures need).
@@ -55,21 +56,6 @@ pub(crate) struct LayerRecord {
     pub(crate) diff_size: i64,
 }
 
-/// The parts of an image config podman 4's parent/child rule compares.
-#[derive(Deserialize, Default)]
-pub(crate) struct Config {
-    #[serde(default)]
-    pub(crate) rootfs: Option<RootFs>,
-    #[serde(default)]
-    pub(crate) history: Vec<History>,
-}
-
-#[derive(Deserialize, Default)]
-pub(crate) struct RootFs {
-    #[serde(default)]
-    pub(crate) diff_ids: Vec<Digest>,
-}
-
 #[derive(Deserialize)]
 struct ManifestConfig {
     config: ocisize_spec::Descriptor,
@@ -80,7 +66,8 @@ pub(crate) struct Image {
     pub(crate) record: ImageRecord,
     pub(crate) image_id: Digest,
     pub(crate) names: Vec<Reference>,
-    pub(crate) config: Option<Config>,
+    /// Its config: the diffIDs and history podman 4's parent/child rule compares.
+    pub(crate) config: Option<ImageConfig>,
     /// The image's big data sizes summed (`BigDataSizes`, or the file's size when missing).
     pub(crate) big_data: u64,
 }
@@ -218,7 +205,7 @@ fn read_config(
     dir: &Path,
     record: &ImageRecord,
     options: &Options,
-) -> Result<Option<Config>, Error> {
+) -> Result<Option<ImageConfig>, Error> {
     let by_id = format!("sha256:{}", record.id);
     let key = if record.big_data_names.contains(&by_id) {
         by_id
@@ -234,14 +221,15 @@ fn read_config(
     let Some(bytes) = read_bounded(&path, options.limits.config)? else { return Ok(None) };
     // libimage's toOCI fails on a config that does not parse; the parent/child rule then
     // finds no relation for it.
-    Ok(serde_json::from_slice::<Config>(&bytes).ok())
+    Ok(serde_json::from_slice::<ImageConfig>(&bytes).ok())
 }
 
 impl Image {
-    /// The chain IDs: from the config's diffIDs, else from the layers' own diff digests.
+    /// The chain IDs: from the config's diffIDs, else (no config, or one that lists none)
+    /// from the layers' own diff digests.
     pub(crate) fn chain_ids(&self, layers: &HashMap<String, LayerRecord>) -> Vec<Digest> {
-        if let Some(rootfs) = self.config.as_ref().and_then(|c| c.rootfs.as_ref()) {
-            return chain_ids(&rootfs.diff_ids);
+        if let Some(config) = self.config.as_ref().filter(|c| !c.rootfs.diff_ids.is_empty()) {
+            return chain_ids(&config.rootfs.diff_ids);
         }
         let mut diff_ids = Vec::new();
         let mut id = self.record.layer.as_str();

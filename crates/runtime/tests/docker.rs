@@ -39,6 +39,11 @@ impl Root {
         let ids: Vec<String> = ds.iter().map(|d| format!("\"{d}\"")).collect();
         let config =
             format!("{{\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[{}]}}}}", ids.join(","));
+        self.config(&config, parent, names)
+    }
+
+    /// An image of the config `config` (its layers' sizes written by [`Root::image`]).
+    fn config(&mut self, config: &str, parent: Option<Digest>, names: &[&str]) -> Digest {
         let id = Digest::of(Algorithm::Sha256, config.as_bytes());
         let content = self.base().join("imagedb/content/sha256");
         fs::create_dir_all(&content).unwrap();
@@ -139,6 +144,42 @@ fn images_docker_would_not_load_are_left_out_and_said() {
         .collect();
     assert_eq!(skipped.len(), 2);
     assert!(skipped.contains(&bad) && skipped.contains(&gone));
+}
+
+/// moby writes `null` for what it leaves unset (`"Env": null`, `"history": null`), and Go's
+/// `encoding/json` reads `null` as absent: such images load. A diffID that is no digest
+/// does not: the image is skipped, and the parser's finding said.
+#[test]
+fn configs_with_nulls_load_and_undecodable_diff_ids_do_not() {
+    let mut r = Root::new();
+    r.image(&[1, 2], None, &[]);
+    let (d1, d2) = (Root::diff(1), Root::diff(2));
+    let nulls = format!(
+        r#"{{"architecture":"amd64","os":"linux","variant":null,"created":null,
+        "config":{{"Env":null,"Cmd":null,"Labels":null,"Volumes":null,"OnBuild":null}},
+        "container_config":null,"history":null,
+        "rootfs":{{"type":"layers","diff_ids":["{d1}","{d2}"]}}}}"#
+    );
+    let with_nulls = r.config(&nulls, None, &["lab/nulls:v1"]);
+    let no_layers = r.config(
+        r#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":null}}"#,
+        None,
+        &["lab/empty:v1"],
+    );
+    let bad = r.config(r#"{"rootfs":{"type":"layers","diff_ids":[null]}}"#, None, &["lab/bad:v1"]);
+    let store = r.read();
+    assert_eq!(figures(&store, with_nulls).unwrap().0, 300);
+    let i = store.images.iter().find(|i| i.image_id == with_nulls).unwrap();
+    assert_eq!(i.chain_ids, chain_ids(&[d1, d2]));
+    assert_eq!(figures(&store, no_layers).unwrap().0, 0);
+    assert!(figures(&store, bad).is_none());
+    let path = r.base().join("imagedb/content/sha256").join(bad.hex());
+    let reason = store.problems.iter().find_map(|p| match p {
+        Problem::ImageSkipped { image_id, reason } if *image_id == bad => Some(reason.clone()),
+        _ => None,
+    });
+    let prefix = format!("{}: invalid json: ", path.display());
+    assert!(reason.as_ref().is_some_and(|r| r.starts_with(&prefix)), "{reason:?}");
 }
 
 #[test]

@@ -37,6 +37,34 @@ fn b64(s: &str) -> String {
 /// more (a child of `a` for podman 4); `c` on layer 1 + layer 4, another history. Layer n
 /// has diff-size 1000 × n; every image has 10 bytes of manifest and its config as big data.
 fn store(root: &Path) -> [Digest; 3] {
+    let history = |steps: &[&str]| -> serde_json::Value {
+        steps
+            .iter()
+            .map(|s| serde_json::json!({"created": "2024-01-01T00:00:00Z", "created_by": s}))
+            .collect()
+    };
+    let config = |diffs: &[u8], hist: serde_json::Value| {
+        let diffs: Vec<Digest> = diffs.iter().map(|&n| diff(n)).collect();
+        serde_json::json!({"rootfs": {"type": "layers", "diff_ids": diffs}, "history": hist})
+            .to_string()
+    };
+    write_store(
+        root,
+        &[
+            (
+                "l2",
+                config(&[1, 2], history(&["ADD", "RUN a"])),
+                &["localhost/a:1", "localhost/a:2"],
+            ),
+            ("l3", config(&[1, 2, 3], history(&["ADD", "RUN a", "RUN b"])), &["localhost/b:1"]),
+            ("l4", config(&[1, 4], history(&["ADD", "RUN c"])), &[]),
+        ],
+    )
+}
+
+/// Layers l1 to l4 (and a container's layer on l3) and an image per spec: (top layer,
+/// config, names); the image IDs.
+fn write_store<const N: usize>(root: &Path, specs: &[(&str, String, &[&str]); N]) -> [Digest; N] {
     let layers = serde_json::json!([
         {"id": "l1", "diff-digest": diff(1).to_string(), "diff-size": 1000},
         {"id": "l2", "parent": "l1", "diff-digest": diff(2).to_string(), "diff-size": 2000},
@@ -47,52 +75,27 @@ fn store(root: &Path) -> [Digest; 3] {
     ]);
     fs::create_dir_all(root.join("overlay-layers")).unwrap();
     fs::write(root.join("overlay-layers/layers.json"), layers.to_string()).unwrap();
-    let history = |steps: &[&str]| -> serde_json::Value {
-        steps
-            .iter()
-            .map(|s| serde_json::json!({"created": "2024-01-01T00:00:00Z", "created_by": s}))
-            .collect()
-    };
-    let specs = [
-        (
-            "l2",
-            vec![diff(1), diff(2)],
-            history(&["ADD", "RUN a"]),
-            vec!["localhost/a:1", "localhost/a:2"],
-        ),
-        (
-            "l3",
-            vec![diff(1), diff(2), diff(3)],
-            history(&["ADD", "RUN a", "RUN b"]),
-            vec!["localhost/b:1"],
-        ),
-        ("l4", vec![diff(1), diff(4)], history(&["ADD", "RUN c"]), vec![]),
-    ];
-    let mut ids = Vec::new();
     let mut records = Vec::new();
-    for (top, diffs, hist, names) in specs {
-        let config =
-            serde_json::json!({"rootfs": {"type": "layers", "diff_ids": diffs}, "history": hist})
-                .to_string();
+    let ids = specs.each_ref().map(|(top, config, names)| {
         let id = Digest::of(Algorithm::Sha256, config.as_bytes());
         let dir = root.join("overlay-images").join(id.hex());
         fs::create_dir_all(&dir).unwrap();
         let key = id.to_string();
-        fs::write(dir.join(format!("={}", b64(&key))), &config).unwrap();
+        fs::write(dir.join(format!("={}", b64(&key))), config).unwrap();
         fs::write(dir.join("manifest"), "0123456789").unwrap();
         records.push(serde_json::json!({
             "id": id.hex(), "names": names, "layer": top,
             "big-data-names": [key, "manifest"],
             "big-data-sizes": {key.clone(): config.len(), "manifest": 10},
         }));
-        ids.push(id);
-    }
+        id
+    });
     fs::write(
         root.join("overlay-images/images.json"),
         serde_json::Value::from(records).to_string(),
     )
     .unwrap();
-    [ids[0], ids[1], ids[2]]
+    ids
 }
 
 fn config_len(root: &Path, id: Digest) -> u64 {
@@ -193,4 +196,36 @@ fn a_torn_images_json_is_a_typed_error() {
     fs::write(dir.path().join("overlay-images/images.json"), "[{\"id\":").unwrap();
     let e = open(Kind::ContainersStorage, dir.path(), &Options::default()).unwrap_err();
     assert!(matches!(&e, Error::Json { path, .. } if path.ends_with("images.json")), "{e}");
+}
+
+/// Configs as Go writes and reads them: `null` for an empty history, an unset environment,
+/// an unset flag. libimage reads them (Go's `encoding/json` takes `null` as absent), so the
+/// parent/child rule relates these two: the child has the parent's diffIDs and one history
+/// entry more.
+#[test]
+fn podman_4_relates_configs_with_nulls() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = |n: &[u8]| n.iter().map(|&n| format!("\"{}\"", diff(n))).collect::<Vec<_>>();
+    let parent = format!(
+        r#"{{"architecture":"amd64","os":"linux","variant":null,"config":{{"Env":null,"Cmd":null}},
+        "rootfs":{{"type":"layers","diff_ids":[{}]}},"history":null}}"#,
+        ids(&[1, 2]).join(",")
+    );
+    let child = format!(
+        r#"{{"architecture":"amd64","os":"linux","config":{{"Env":null}},
+        "rootfs":{{"type":"layers","diff_ids":[{}]}},
+        "history":[{{"created_by":"RUN b","author":null,"comment":null,"empty_layer":null}}]}}"#,
+        ids(&[1, 2, 3]).join(",")
+    );
+    let [a, b] = write_store(
+        dir.path(),
+        &[("l2", parent, &["localhost/a:1"]), ("l3", child, &["localhost/b:1"])],
+    );
+    let s = read(dir.path(), Some(PodmanRule::V4));
+    let big = |id| 10 + config_len(dir.path(), id);
+    let (sa, sb) = (3000 + big(a), 6000 + big(b));
+    assert_eq!(figures(&s, a), (sa, sa, 0, big(a)), "a has a child");
+    assert_eq!(figures(&s, b), (sb, sa, sb - sa, 3000 + big(b)), "b has a parent");
+    let b_chain = &s.images.iter().find(|i| i.image_id == b).unwrap().chain_ids;
+    assert_eq!(b_chain, &ocisize_digest::chain_ids(&[diff(1), diff(2), diff(3)]));
 }

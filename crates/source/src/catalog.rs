@@ -6,7 +6,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use ocisize_digest::{read_retry, Algorithm, Digest};
+use ocisize_digest::{read_retry, Algorithm, Digest, RangeReader};
 use ocisize_spec::path::{clean, AtRoot};
 use ocisize_spec::DocumentKind;
 
@@ -32,36 +32,6 @@ pub(crate) enum Location {
     /// `len` bytes at `offset` of an archive file, read with positioned reads so that
     /// several members can be measured at once.
     Range { file: Arc<std::fs::File>, offset: u64, len: u64 },
-}
-
-/// Positioned reads of one archive member; a file that ends early is an error, not a short
-/// member.
-pub(crate) struct RangeReader<'a> {
-    pub(crate) file: &'a std::fs::File,
-    pub(crate) pos: u64,
-    pub(crate) end: u64,
-}
-
-impl Read for RangeReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        use std::os::unix::fs::FileExt;
-        let want = usize::try_from(self.end - self.pos).unwrap_or(usize::MAX).min(buf.len());
-        if want == 0 {
-            return Ok(0);
-        }
-        let n = ocisize_digest::retry(|| self.file.read_at(&mut buf[..want], self.pos))?;
-        if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!(
-                    "the archive ends at byte {} inside a member that ends at byte {}",
-                    self.pos, self.end
-                ),
-            ));
-        }
-        self.pos += n as u64;
-        Ok(n)
-    }
 }
 
 /// One file of a source.
@@ -186,7 +156,7 @@ impl Catalog {
                 Ok(Box::new(f.take(m.size)))
             }
             Content::Lazy { at: Location::Range { file, offset, len }, .. } => {
-                Ok(Box::new(RangeReader { file, pos: *offset, end: offset.saturating_add(*len) }))
+                Ok(Box::new(RangeReader::new(&**file, *offset, *len)))
             }
             Content::Measured(x) => match &x.data {
                 Some(d) => Ok(Box::new(io::Cursor::new(d.clone()))),
@@ -277,7 +247,7 @@ impl Catalog {
                 // Few large positioned reads: decoders ask for 32 KiB at a time.
                 let r = io::BufReader::with_capacity(
                     256 * 1024,
-                    RangeReader { file, pos: *offset, end: offset.saturating_add(*len) },
+                    RangeReader::new(&**file, *offset, *len),
                 );
                 measure_reader(r, name, size, alg, with).map_err(|e| self.io(name, &e.to_string()))
             }

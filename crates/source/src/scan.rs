@@ -7,10 +7,11 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use ocisize_digest::RangeReader;
 use ocisize_layer::Compression;
 use ocisize_spec::path::{clean, join_link, AtRoot};
 
-use crate::catalog::{algorithm_for, Content, Location, Member, RangeReader};
+use crate::catalog::{algorithm_for, Content, Location, Member};
 use crate::measure::measure_reader;
 use crate::{Catalog, Input, Problem, ProblemKind, ScanOptions, SourceError, Wrapper};
 
@@ -182,10 +183,11 @@ fn index_file(
     options: &ScanOptions,
 ) -> Result<Catalog, SourceError> {
     {
+        // Within the file: a range past its end is an error, which would hide a short JSON
+        // document.
         let mut head = [0u8; 64];
-        let n =
-            crate::catalog::read_full(&mut RangeReader { file: &file, pos: 0, end: 64 }, &mut head)
-                .unwrap_or(0);
+        let mut r = RangeReader::new(&*file, 0, file_len.min(64));
+        let n = crate::catalog::read_full(&mut r, &mut head).unwrap_or(0);
         if looks_like_json(&head[..n]) {
             return Err(SourceError::JsonDocument { path });
         }
@@ -230,7 +232,7 @@ fn index_file(
             // Comparing a duplicate needs its digest: measure both now (not teed).
             match &m.content {
                 Content::Lazy { at: Location::Range { file, offset, len }, .. } => {
-                    let r = RangeReader { file, pos: *offset, end: offset + len };
+                    let r = RangeReader::new(&**file, *offset, *len);
                     let with = crate::measure::MeasureWith {
                         keep: 0,
                         limits: &limits,

@@ -6,18 +6,27 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    null_as_empty, parse_json, Descriptor, Digest, DocumentKind, JsonLimits, Platform, SpecError,
+    null_as_default, null_entries_as_default, parse_json, Descriptor, Digest, DocumentKind,
+    JsonLimits, Platform, SpecError,
 };
 
 /// The parts of an image config that sizing and verification need (image-spec config.md).
 /// Every other field is ignored.
+///
+/// A field that is `null` reads as one that is absent, as Go's `encoding/json` reads it, so
+/// as docker, containerd and containers/image do: `"history": null`, `"rootfs": null`,
+/// `"diff_ids": null`, `"architecture": null`, `"empty_layer": null`, a `null` history
+/// entry (an empty one), and `null` anywhere in the fields not kept (`"config": {"Env":
+/// null}`). What stays refused: a diffID that is not a digest ocisize can verify (`null`
+/// and `""` included, where Go would read an empty string), a value of another JSON type,
+/// and a document that is `null`, a string or a number.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageConfig {
     /// CPU architecture.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub architecture: String,
     /// Operating system.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub os: String,
     /// CPU variant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -26,10 +35,10 @@ pub struct ImageConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
     /// The layer diffIDs.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub rootfs: RootFs,
     /// Build history.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_entries_as_default")]
     pub history: Vec<History>,
 }
 
@@ -49,10 +58,10 @@ impl ImageConfig {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RootFs {
     /// "MUST be set to `layers`."
-    #[serde(default, rename = "type")]
+    #[serde(default, rename = "type", deserialize_with = "null_as_default")]
     pub kind: String,
     /// "An array of layer content hashes (DiffIDs), in order from first to last."
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub diff_ids: Vec<Digest>,
 }
 
@@ -65,8 +74,14 @@ pub struct History {
     /// The command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Who made the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// A comment on the step (`buildkit.dockerfile.v0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
     /// True when the step made no layer.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub empty_layer: bool,
 }
 
@@ -81,7 +96,7 @@ pub struct DockerSaveEntry {
     #[serde(default)]
     pub repo_tags: Option<Vec<String>>,
     /// Archive paths of the layer blobs, base first; `null` reads as none.
-    #[serde(default, deserialize_with = "null_as_empty")]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub layers: Vec<String>,
     /// Foreign-layer descriptors keyed by diffID (Windows images).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -25,7 +25,7 @@
 //! unchecked string. It drops what ocisize does not model: `subject`, `artifactType` of a
 //! manifest or index, a descriptor's `data`, a platform's `features` and `os.features`, and
 //! every config field but architecture, OS, variant, creation time, `rootfs` and history
-//! (creation time and command). An absent `empty_layer` is `false`, as the spec says.
+//! (creation time, command, author and comment). An absent `empty_layer` is `false`, as the spec says.
 //!
 //! An ocisize value converted to oci-spec and back is the value it was (the `oci-spec`
 //! feature's tests check this for every document of the corpus, and with proptest).
@@ -325,6 +325,8 @@ impl TryFrom<&ImageConfig> for oci::ImageConfiguration {
             let mut o = oci::History::default();
             o.set_created(h.created.clone());
             o.set_created_by(h.created_by.clone());
+            o.set_author(h.author.clone());
+            o.set_comment(h.comment.clone());
             o.set_empty_layer(h.empty_layer.then_some(true));
             o
         });
@@ -350,6 +352,8 @@ impl TryFrom<&oci::ImageConfiguration> for ImageConfig {
         let history = o.history().iter().flatten().map(|h| History {
             created: h.created().clone(),
             created_by: h.created_by().clone(),
+            author: h.author().clone(),
+            comment: h.comment().clone(),
             empty_layer: h.empty_layer().unwrap_or(false),
         });
         Ok(ImageConfig {

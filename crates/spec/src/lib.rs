@@ -34,8 +34,9 @@
 //!   `repositories` and the legacy `<v1 id>/json` files have no oci-spec type; Docker schema 2
 //!   manifests and manifest lists are read with the same types as OCI ones.
 //! - **What real tools write.** ocisize reads an absent `mediaType`, `architecture`, `os` or
-//!   `rootfs` as empty and an absent list as empty, and refuses only what would make a figure
-//!   wrong; oci-spec refuses such a document outright.
+//!   `rootfs` as empty and an absent list as empty, reads a config's `null`s as absent (as
+//!   Go's `encoding/json`, so docker, containerd and containers/image, does), and refuses
+//!   only what would make a figure wrong; oci-spec refuses such a document outright.
 //! - **Byte-exact digests.** A digest is always computed over the bytes as read, never over
 //!   re-serialized JSON. Converting to oci-spec and serializing gives other bytes (key order,
 //!   spacing, the fields ocisize does not keep), so another digest than the one every runtime
@@ -59,6 +60,9 @@
 //!   which converts: absent and empty are one value here);
 //! - a config whose `Cmd` or `Entrypoint` is one string rather than a list, which moby's
 //!   `strslice.StrSlice` (so docker) accepts; ocisize does not read `config`.
+//! - a config with `"rootfs": null` or `"architecture": null`, which Go reads as absent
+//!   (oci-spec also refuses `"diff_ids": null`, which ocisize reads, and converts, as an empty
+//!   list; it takes `"history": null`).
 //!
 //! oci-spec is laxer about digests and nulls; the conversion from oci-spec fails with
 //! `ConvertError::Digest` on a digest ocisize cannot verify:
@@ -125,10 +129,26 @@ pub use media_type::MediaType;
 pub use ocisize_digest::Digest;
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// `null` and a missing field both mean an empty list (docker 25 writes
-/// `"manifests": null` in the `index.json` of an archive of an untagged image).
-fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
-    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+/// `null` reads as a missing field does: the type's default (an empty list, an empty string,
+/// `false`, a struct of defaults). Go's `encoding/json`, so docker, containerd and
+/// containers/image, decodes `null` into a slice or map as nil and leaves a string, bool or
+/// struct at its zero value; docker 25 writes `"manifests": null` in the `index.json` of an
+/// archive of an untagged image, and docker's configs carry `"history": null`.
+fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
+    d: D,
+) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A list whose `null` and whose `null` entries read as their defaults: Go decodes `null`
+/// into a struct element of a slice as the zero value (`"history": [null]` is one empty
+/// history entry for docker and containers/image). Only for entries that have a meaningful
+/// default; a `null` digest stays an error.
+fn null_entries_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
+    d: D,
+) -> Result<Vec<T>, D::Error> {
+    let list = Option::<Vec<Option<T>>>::deserialize(d)?.unwrap_or_default();
+    Ok(list.into_iter().map(Option::unwrap_or_default).collect())
 }
 
 /// A content descriptor (image-spec descriptor.md).
@@ -243,7 +263,7 @@ pub struct ImageIndex {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact_type: Option<MediaType>,
     /// The manifests (or nested indexes) this index lists; `null` reads as none.
-    #[serde(default, deserialize_with = "null_as_empty")]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub manifests: Vec<Descriptor>,
     /// The manifest this index refers to (image-spec 1.1 referrers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -269,7 +289,7 @@ pub struct ImageManifest {
     /// The config blob.
     pub config: Descriptor,
     /// The layer blobs, base layer first; `null` reads as none.
-    #[serde(default, deserialize_with = "null_as_empty")]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub layers: Vec<Descriptor>,
     /// The manifest this one refers to (signatures, attestations, SBOMs).
     #[serde(default, skip_serializing_if = "Option::is_none")]

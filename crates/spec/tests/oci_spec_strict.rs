@@ -10,8 +10,8 @@ use oci_spec::image as oci;
 use ocisize_digest::{Algorithm, Digest};
 use ocisize_spec::interop::ConvertError;
 use ocisize_spec::{
-    parse_json, parse_manifest_document, Descriptor, DocumentKind, History, ImageConfig,
-    ImageIndex, ImageManifest, JsonLimits, ManifestDocument, Platform, RootFs,
+    parse_json, parse_manifest_document, Descriptor, DocumentKind, ImageConfig, ImageIndex,
+    ImageManifest, JsonLimits, ManifestDocument, Platform, RootFs,
 };
 use serde_json::{json, Value};
 
@@ -213,17 +213,13 @@ fn reserialized_json_has_another_digest() {
     assert_eq!(manifest(&serde_json::from_slice(&reserialized).unwrap()), ours);
 }
 
+mod strategies;
+
 mod round_trip {
+    use super::strategies::{digest, history};
     use super::*;
     use proptest::collection::{btree_map, vec};
     use proptest::prelude::*;
-
-    fn digest() -> impl Strategy<Value = Digest> {
-        prop_oneof![
-            any::<[u8; 32]>().prop_map(Digest::Sha256),
-            vec(any::<u8>(), 64).prop_map(|b| Digest::Sha512(b.try_into().unwrap())),
-        ]
-    }
 
     /// Known names (OCI, Docker, GOARCH/GOOS incl. `armbe`) and arbitrary non-empty text.
     fn name(known: &'static [&'static str]) -> impl Strategy<Value = String> {
@@ -276,12 +272,6 @@ mod round_trip {
                     }
                 },
             )
-    }
-
-    fn history() -> impl Strategy<Value = History> {
-        (proptest::option::of(".{0,12}"), proptest::option::of(".{0,12}"), any::<bool>()).prop_map(
-            |(created, created_by, empty_layer)| History { created, created_by, empty_layer },
-        )
     }
 
     proptest! {
@@ -343,5 +333,36 @@ mod round_trip {
             let o = oci::ImageConfiguration::try_from(&c).unwrap();
             prop_assert_eq!(ImageConfig::try_from(&o).unwrap(), c);
         }
+    }
+}
+
+/// Go's `encoding/json` reads `null` as absent, so docker, containerd and containers/image
+/// read these configs, and ocisize does; oci-spec refuses some of them.
+#[test]
+fn config_nulls() {
+    for (path, oci_accepts) in [
+        (&["history"][..], true),
+        (&["config", "Env"], true),
+        (&["rootfs", "diff_ids"], false),
+        (&["rootfs"], false),
+        (&["architecture"], false),
+    ] {
+        let mut v = docker_config();
+        let (last, parent) = path.split_last().unwrap();
+        let mut at = &mut v;
+        for p in parent {
+            at = &mut at[*p];
+        }
+        at[*last] = Value::Null;
+        let ours = config(&v);
+        let theirs = serde_json::from_slice::<oci::ImageConfiguration>(&bytes(&v));
+        assert_eq!(theirs.is_ok(), oci_accepts, "{path:?}");
+        let mut absent = docker_config();
+        let mut at = &mut absent;
+        for p in parent {
+            at = &mut at[*p];
+        }
+        at.as_object_mut().unwrap().remove(*last);
+        assert_eq!(ours, config(&absent), "{path:?}");
     }
 }

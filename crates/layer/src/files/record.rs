@@ -11,6 +11,8 @@ use std::fs::File;
 use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::sync::Arc;
 
+use ocisize_digest::RangeReader;
+
 use super::{path_cmp, FilesError, Kind};
 
 /// One recorded entry.
@@ -99,7 +101,8 @@ impl FileList {
                 Run::Memory(b) => Box::new(io::Cursor::new(b.clone())),
                 Run::Spilled { offset, len } => {
                     let file = self.spill.clone().ok_or(FilesError::Corrupt { offset: 0 })?;
-                    let at = Positioned { file, pos: *offset, end: offset + len };
+                    // Positioned reads: several readers may share the spill file.
+                    let at = RangeReader::new(file, *offset, *len);
                     Box::new(io::BufReader::with_capacity(64 * 1024, at))
                 }
             };
@@ -255,29 +258,6 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
         v >>= 7;
     }
     out.push(v as u8);
-}
-
-/// Positioned reads of one run of the spill file (several readers may share the file).
-struct Positioned {
-    file: Arc<File>,
-    pos: u64,
-    end: u64,
-}
-
-impl Read for Positioned {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        use std::os::unix::fs::FileExt;
-        let want = usize::try_from(self.end - self.pos).unwrap_or(usize::MAX).min(buf.len());
-        if want == 0 {
-            return Ok(0);
-        }
-        let n = ocisize_digest::retry(|| self.file.read_at(&mut buf[..want], self.pos))?;
-        if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "spill file is short"));
-        }
-        self.pos += n as u64;
-        Ok(n)
-    }
 }
 
 /// Decodes one sorted run.
