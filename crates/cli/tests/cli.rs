@@ -476,3 +476,28 @@ fn completions_and_man_pages_for_every_command() {
     let page = std::fs::read_to_string(dir.path().join("ocisize-inspect.1")).unwrap();
     assert!(page.contains("no\\-verify"), "{page}");
 }
+
+/// A pipe given as a path (`ocisize inspect <(docker save x)`, a FIFO) is read as a stream:
+/// it cannot be read at an offset, as a file is.
+#[test]
+fn a_fifo_is_read_as_a_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("save.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let tar = std::fs::read(corpus("tiny.dockerd.save.tar")).unwrap();
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, tar))
+    };
+    let out = ocisize(&["inspect", "--json", fifo.to_str().unwrap()], None);
+    writer.join().unwrap().unwrap();
+    let v = json(&out);
+    assert_eq!(v["images"][0]["verified"], true, "{v}");
+    let file = json(&ocisize(
+        &["inspect", "--json", corpus("tiny.dockerd.save.tar").to_str().unwrap()],
+        None,
+    ));
+    assert_eq!(v["images"][0]["image_id"], file["images"][0]["image_id"]);
+    assert_eq!(v["images"][0]["sizes"], file["images"][0]["sizes"]);
+}

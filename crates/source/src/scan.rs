@@ -29,6 +29,11 @@ pub(crate) fn read(input: &Input, options: &ScanOptions) -> Result<Catalog, Sour
             }
             let f = fs::File::open(p)
                 .map_err(|source| SourceError::Io { path: display.clone(), source })?;
+            // A pipe (`<(docker save x)`, a FIFO) or a device cannot be read at an offset:
+            // it is a stream, whatever it holds.
+            if !meta.is_file() {
+                return stream(f, display, options);
+            }
             let mut head = [0u8; 8];
             let n = {
                 use std::os::unix::fs::FileExt;
@@ -36,9 +41,9 @@ pub(crate) fn read(input: &Input, options: &ScanOptions) -> Result<Catalog, Sour
                     .map_err(|source| SourceError::Io { path: display.clone(), source })?
             };
             // A plain tar in a regular file is indexed (headers only, bodies skipped by
-            // seeking) and its members are measured on demand, in parallel; anything else
-            // (a compressed archive, a pipe) is read once as a stream.
-            if meta.is_file() && Compression::sniff(&head[..n]) == Compression::None {
+            // seeking) and its members are measured on demand, in parallel; a compressed one
+            // is read once as a stream.
+            if Compression::sniff(&head[..n]) == Compression::None {
                 index_file(Arc::new(f), meta.len(), display, options)
             } else {
                 stream(f, display, options)

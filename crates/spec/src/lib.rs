@@ -68,8 +68,9 @@
 //! `ConvertError::Digest` on a digest ocisize cannot verify:
 //!
 //! - `sha384` (registered by oci-spec) and unregistered algorithms (`multihash+base58:…`);
-//! - a diffID that is no digest at all (oci-spec keeps diffIDs as unchecked strings);
-//! - `"annotations": null` (an `Option` there, a map here, which refuses `null`).
+//! - a diffID that is no digest at all (oci-spec keeps diffIDs as unchecked strings).
+//!
+//! Both read `"annotations": null` (an `Option` there; here, as in Go, an empty map).
 //!
 //! And oci-spec 0.10 reads the architecture `armbe` as `Arch::ARM64be`, which it prints
 //! `arm64be`; the conversion keeps strings as written (`Arch::Other("armbe")`).
@@ -168,8 +169,12 @@ pub struct Descriptor {
     /// Alternate download locations (foreign layers).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub urls: Vec<String>,
-    /// Arbitrary metadata.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Arbitrary metadata (`null` reads as none, as Go reads it).
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub annotations: BTreeMap<String, String>,
     /// The platform of a manifest referenced from an index.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -268,8 +273,12 @@ pub struct ImageIndex {
     /// The manifest this index refers to (image-spec 1.1 referrers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Descriptor>,
-    /// Arbitrary metadata.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Arbitrary metadata (`null` reads as none, as Go reads it).
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -294,8 +303,12 @@ pub struct ImageManifest {
     /// The manifest this one refers to (signatures, attestations, SBOMs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Descriptor>,
-    /// Arbitrary metadata.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Arbitrary metadata (`null` reads as none, as Go reads it).
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub annotations: BTreeMap<String, String>,
 }
 

@@ -161,13 +161,22 @@ fn digests_oci_spec_takes_and_ocisize_does_not() {
     assert!(matches!(&e, ConvertError::Digest { field, .. } if field == "rootfs.diff_ids[2]"));
 }
 
-/// `"annotations": null` is accepted by oci-spec (an `Option`) and refused by ocisize (a map).
+/// `"annotations": null` is read by oci-spec (an `Option`) and by ocisize (an empty map), as Go reads it.
 #[test]
 fn null_annotations() {
     let mut v = docker_manifest();
     v["annotations"] = Value::Null;
     serde_json::from_slice::<oci::ImageManifest>(&bytes(&v)).unwrap();
-    assert!(parse_manifest_document(&bytes(&v)).is_err());
+    // As Go reads it (docker, containerd, containers/image): no annotations.
+    match parse_manifest_document(&bytes(&v)).unwrap() {
+        ManifestDocument::Image(m) => assert!(m.annotations.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    let mut ix = docker_list();
+    ix["annotations"] = Value::Null;
+    ix["manifests"][0]["annotations"] = Value::Null;
+    let ours = index(&ix);
+    assert!(ours.annotations.is_empty() && ours.manifests[0].annotations.is_empty());
 }
 
 /// oci-spec 0.10 reads the GOARCH `armbe` as `Arch::ARM64be`, which it prints `arm64be`;
