@@ -22,7 +22,8 @@
 //!   the bytes on disk;
 //! - `frees`: the image's blobs no image of any namespace of the root uses (the content
 //!   store's files serve every namespace) and its snapshots no other image of the namespace
-//!   uses.
+//!   uses; the image's units are those blobs and snapshots (by the snapshotter's id, unique
+//!   in the root), its domain the root.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -36,7 +37,7 @@ use serde::Deserialize;
 use crate::du::DiskUsage;
 use crate::json::read_bounded;
 use crate::platform::{self, Norm};
-use crate::{Error, Kind, Options, Problem, RuntimeImage, RuntimeStore};
+use crate::{Error, Kind, Options, Problem, RuntimeImage, RuntimeStore, Unit};
 
 /// The metadata database, relative to the root.
 pub(crate) const META_DB: &str = "io.containerd.metadata.v1.bolt/meta.db";
@@ -423,6 +424,9 @@ fn figures(
                 }
             }
             let unique = i.walk.size.saturating_add(unpacked_found).saturating_sub(shared);
+            let blobs = i.all_blobs.iter().map(|(d, n)| (Unit::Blob(*d), *n));
+            let snaps = i.snapshots.iter().map(|(_, n, id)| (Unit::Snapshot(*id), *n));
+            let units = blobs.chain(snaps).collect();
             RuntimeImage {
                 names: i.names,
                 image_id: i.image_id,
@@ -432,6 +436,7 @@ fn figures(
                 unique_size: unique,
                 frees,
                 chain_ids: i.walk.chain,
+                units,
             }
         })
         .collect();
@@ -443,6 +448,7 @@ fn figures(
         size: total,
         disk_usage: None,
         disk_usage_paths: Vec::new(),
+        domain: root.to_path_buf(),
         images: out,
         podman_rule: None,
         problems: Vec::new(),

@@ -35,7 +35,7 @@ use ocisize_spec::ImageConfig;
 use serde::Deserialize;
 
 use crate::json::{parse, read_bounded, read_json, read_text, twice};
-use crate::{du, Error, Kind, Options, Problem, RuntimeImage, RuntimeStore};
+use crate::{du, Error, Kind, Options, Problem, RuntimeImage, RuntimeStore, Unit};
 
 /// The small metadata files (`size`, `parent`): far below this.
 const SMALL: u64 = 4096;
@@ -211,6 +211,9 @@ fn figures(
                 .map(size_of)
                 .fold(0u64, u64::saturating_add);
             let unique = size.saturating_sub(shared);
+            // moby layer/layer_store.go: a layer is released with the last reference to it
+            // (an image's to its top layer, a layer's to its parent).
+            let units = i.chain.iter().map(|c| (Unit::Layer(*c), size_of(c))).collect();
             RuntimeImage {
                 names: i.names,
                 image_id: i.id,
@@ -220,6 +223,7 @@ fn figures(
                 unique_size: unique,
                 frees: unique,
                 chain_ids: i.chain,
+                units,
             }
         })
         .collect();
@@ -231,6 +235,7 @@ fn figures(
         size: total,
         disk_usage: None,
         disk_usage_paths: Vec::new(),
+        domain: root.join("image").join(driver),
         images,
         podman_rule: None,
         problems,

@@ -15,7 +15,11 @@
 //! [`Problem`] on the store, and the figure it touches says so.
 //!
 //! Every image carries its image ID and its layers' chain IDs, which are the same in every
-//! store holding it (compressed digests are not).
+//! store holding it (compressed digests are not), and the units of its store it holds
+//! ([`Unit`]: layers, blobs, snapshots, with their sizes) in the store's refcount domain
+//! ([`RuntimeStore::domain`]: a containerd root for all its namespaces), so that what
+//! removing several images together frees can be counted; its `frees` is the sum of
+//! those no other image of the domain holds.
 //!
 //! A containerd namespace is also an [`ocisize_source::Source`] ([`ContainerdSource`]): its
 //! content store holds the blobs, so the source model's walk and verification read it.
@@ -60,7 +64,9 @@ use std::path::{Path, PathBuf};
 
 pub use content::ContainerdSource;
 pub use error::Error;
-pub use model::{Kind, PodmanRule, Problem, RuleChoice, RuleEvidence, RuntimeImage, RuntimeStore};
+pub use model::{
+    Kind, PodmanRule, Problem, RuleChoice, RuleEvidence, RuntimeImage, RuntimeStore, Unit,
+};
 pub use ocisize_spec::JsonLimits;
 
 /// How stores are read.

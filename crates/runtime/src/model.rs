@@ -62,6 +62,13 @@ pub struct RuntimeStore {
     /// together with each inode once ([`crate::du::DiskUsage`]); empty when not measured.
     #[serde(skip)]
     pub disk_usage_paths: Vec<PathBuf>,
+    /// What one refcount covers: the [`RuntimeImage::units`] of the images of every store
+    /// with this domain are one set, freed when no image of any of them holds a unit. A
+    /// docker graphdriver store's `DIR/image/<driver>` (its layer store); a containerd root
+    /// (one content store and one snapshotter for every namespace); a containers/storage
+    /// driver's `DIR/<driver>-layers`. [`RuntimeStore::new`] makes it the path.
+    #[serde(skip)]
+    pub domain: PathBuf,
     /// The images, as the runtime lists them.
     pub images: Vec<RuntimeImage>,
     /// For containers-storage: the podman rule the figures follow, and why it was chosen.
@@ -75,6 +82,7 @@ impl RuntimeStore {
     pub fn new(kind: Kind, path: PathBuf, driver: &str, namespace: Option<&str>) -> RuntimeStore {
         RuntimeStore {
             kind,
+            domain: path.clone(),
             path,
             driver: driver.to_owned(),
             namespace: namespace.map(str::to_owned),
@@ -100,6 +108,7 @@ impl RuntimeImage {
             unique_size: 0,
             frees: 0,
             chain_ids: Vec::new(),
+            units: Vec::new(),
         }
     }
 }
@@ -126,6 +135,29 @@ pub struct RuntimeImage {
     /// The chain IDs of its layers, base first (the same in every store that holds the
     /// image, whatever the layers' compression).
     pub chain_ids: Vec<Digest>,
+    /// What the image holds in its store's [`RuntimeStore::domain`], each unit once, with
+    /// its size: the runtime removes a unit when no image that holds it is left. `frees`
+    /// is the sum of those no other image of the domain holds.
+    #[serde(skip)]
+    pub units: Vec<(Unit, u64)>,
+}
+
+/// A piece of a store that images hold and their runtime removes with the last of them
+/// (see [`RuntimeImage::units`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Unit {
+    /// A docker layer, by chain ID (`layerdb/sha256/<chainID>`; its `size`).
+    Layer(Digest),
+    /// A containers/storage layer, by layer ID (`layers.json`; its `diff-size`).
+    StorageLayer(String),
+    /// A content blob, by digest: containerd's content store, an OCI layout's `blobs/`.
+    Blob(Digest),
+    /// A containerd snapshot, by the snapshotter's id (its usage recorded at commit).
+    Snapshot(u64),
+    /// What an image keeps of its own, by image ID: containers/storage's big data
+    /// (manifest, config, signatures).
+    ImageData(Digest),
 }
 
 /// Which rule podman used for SHARED and UNIQUE SIZE.

@@ -21,7 +21,9 @@ use std::path::Path;
 use ocisize_spec::{History, ImageConfig};
 
 use crate::storage::{Image, LayerRecord};
-use crate::{Kind, PodmanRule, Problem, RuleChoice, RuleEvidence, RuntimeImage, RuntimeStore};
+use crate::{
+    Kind, PodmanRule, Problem, RuleChoice, RuleEvidence, RuntimeImage, RuntimeStore, Unit,
+};
 
 /// The rule for the store at `root`: the override, else what its libpod database says.
 pub(crate) fn choose_rule(root: &Path, force: Option<PodmanRule>) -> RuleChoice {
@@ -95,11 +97,17 @@ pub(crate) fn figures(
     let mut sizes = Vec::with_capacity(images.len());
     let mut shared_unique = Vec::with_capacity(images.len());
     let mut frees = Vec::with_capacity(images.len());
+    let mut units = Vec::with_capacity(images.len());
     for (image, chain) in images.iter().zip(&chains) {
         let (mut shared, mut unique) = (0u64, image.big_data);
         let mut own = image.big_data;
+        // containers/storage DeleteImage (docs/containers-storage-delete-image.md): the
+        // image's own data goes with it, then its top layer and each parent in turn while
+        // no other image uses it.
+        let mut held = vec![(Unit::ImageData(image.image_id), image.big_data)];
         for l in chain {
             let n = size_of(l);
+            held.push((Unit::StorageLayer((*l).to_owned()), n));
             if count.get(l).copied().unwrap_or(0) > 1 {
                 shared = shared.saturating_add(n);
             } else {
@@ -110,6 +118,7 @@ pub(crate) fn figures(
         sizes.push(shared.saturating_add(unique));
         shared_unique.push((shared, unique));
         frees.push(own);
+        units.push(held);
     }
     let total = match rule.rule {
         PodmanRule::V5 => {
@@ -142,8 +151,9 @@ pub(crate) fn figures(
     problems.extend(unknown.into_iter().map(|layer| Problem::LayerSizeUnknown { layer }));
     let out = images
         .iter()
+        .zip(units)
         .enumerate()
-        .map(|(i, img)| RuntimeImage {
+        .map(|(i, (img, units))| RuntimeImage {
             names: img.names.clone(),
             image_id: img.image_id,
             size: sizes[i],
@@ -152,6 +162,7 @@ pub(crate) fn figures(
             unique_size: shared_unique[i].1,
             frees: frees[i],
             chain_ids: img.chain_ids(layers),
+            units,
         })
         .collect();
     RuntimeStore {
@@ -162,6 +173,7 @@ pub(crate) fn figures(
         size: total,
         disk_usage: None,
         disk_usage_paths: Vec::new(),
+        domain: root.join(format!("{driver}-layers")),
         images: out,
         podman_rule: Some(rule),
         problems: Vec::new(),

@@ -2,6 +2,8 @@
 //! digest-only images, images docker would not load, damaged files.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod common;
+
 use std::fs;
 use std::path::PathBuf;
 
@@ -76,7 +78,9 @@ impl Root {
 
     fn read(&self) -> RuntimeStore {
         let options = Options::default();
-        open(Kind::Docker, self.dir.path(), &options).unwrap().remove(0)
+        let stores = open(Kind::Docker, self.dir.path(), &options).unwrap();
+        common::check_units(&stores, |_| self.base());
+        stores.into_iter().next().unwrap()
     }
 }
 
@@ -211,6 +215,7 @@ fn a_generated_root_of_a_hundred_images_and_a_thousand_layers() {
     options.disk_usage = false;
     let stores = open(Kind::Docker, dir.path(), &options).unwrap();
     let store = &stores[0];
+    common::check_units(&stores, |_| dir.path().join("image/overlay2"));
     assert_eq!(store.images.len(), 100);
     assert_eq!(store.size, generated.total);
     assert_eq!(store.disk_usage, None);

@@ -4,6 +4,8 @@
 //! needed, the figures checked against ctr's.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -66,6 +68,7 @@ fn every_namespace_matches_what_ctr_printed() {
     let (_dir, root) = root();
     let fig = figures();
     let stores = open(Kind::Containerd, &root, &Options::default()).unwrap();
+    common::check_units(&stores, |_| root.clone());
     let by_ns: BTreeMap<&str, &RuntimeStore> =
         stores.iter().map(|s| (s.namespace.as_deref().unwrap(), s)).collect();
     assert_eq!(by_ns.keys().copied().collect::<Vec<_>>(), ["default", "k8s.io", "ocisize-many"]);
@@ -125,6 +128,7 @@ fn a_missing_blob_and_a_missing_snapshotter_are_reported_not_guessed() {
     std::fs::remove_file(blobs.join(manifest.trim_start_matches("sha256:"))).unwrap();
     std::fs::remove_dir_all(root.join("io.containerd.snapshotter.v1.overlayfs")).unwrap();
     let stores = open(Kind::Containerd, &root, &Options::default()).unwrap();
+    common::check_units(&stores, |_| root.clone());
     let k8s = stores.iter().find(|s| s.namespace.as_deref() == Some("k8s.io")).unwrap();
     let image = &k8s.images[0];
     // ctr images ls prints the target's size alone when its manifest cannot be read.

@@ -2,6 +2,8 @@
 //! (podman 4), layers shared (podman 5), how the rule is chosen, damaged stores.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod common;
+
 use std::fs;
 use std::path::Path;
 
@@ -109,7 +111,10 @@ fn config_len(root: &Path, id: Digest) -> u64 {
 fn read(root: &Path, rule: Option<PodmanRule>) -> RuntimeStore {
     let mut options = Options::default();
     options.podman_rule = rule;
-    open(Kind::ContainersStorage, root, &options).unwrap().remove(0)
+    let stores = open(Kind::ContainersStorage, root, &options).unwrap();
+    let layers = root.join(format!("{}-layers", stores[0].driver));
+    common::check_units(&stores, |_| layers.clone());
+    stores.into_iter().next().unwrap()
 }
 
 fn figures(s: &RuntimeStore, id: Digest) -> (u64, u64, u64, u64) {
