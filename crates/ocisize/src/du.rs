@@ -6,9 +6,13 @@
 //! same: that holds whatever the layers' compression, unlike manifest digests. Each copy
 //! carries what removing it frees where it is ([`ocisize_runtime::RuntimeImage::frees`],
 //! for a file source the archive's bytes or the layout blobs no other image of it uses);
-//! the copy kept is the one [`Keep`] names, otherwise the one whose removal frees the most,
-//! and [`DuDuplicate::reclaimable`] sums the others. The total disk usage counts every inode
-//! once over all the stores (blobs two containerd namespaces share count once).
+//! the copy kept is the one [`Keep`] names, otherwise the one whose removal frees the most.
+//! [`DuDuplicate::reclaimable`] is what removing the others together frees, and
+//! [`DuReport::reclaimable`] what removing every copy not kept frees: each image's
+//! [`ocisize_runtime::RuntimeImage::units`] (layers, blobs, snapshots) counted once, when
+//! every image of the store's refcount domain that holds one is among those removed. The
+//! total disk usage counts every inode once over all the stores (blobs two containerd
+//! namespaces share count once).
 //!
 //! ```
 //! use ocisize::du::{from_stores, DuStore};
@@ -30,13 +34,14 @@
 //! ```
 
 mod files;
+mod freed;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use ocisize_digest::Digest;
 use ocisize_runtime::du::DiskUsage;
-pub use ocisize_runtime::{Kind, PodmanRule, RuntimeImage, RuntimeStore};
+pub use ocisize_runtime::{Kind, PodmanRule, RuntimeImage, RuntimeStore, Unit};
 
 use crate::{InspectError, Options, SourceArg};
 
@@ -143,6 +148,10 @@ pub struct DuStore {
     /// The trees and files `disk_usage` covers.
     #[serde(skip)]
     pub disk_usage_paths: Vec<PathBuf>,
+    /// What one refcount covers ([`RuntimeStore::domain`]; a layout's or archive's path):
+    /// the units of the images of every store with this domain are one set.
+    #[serde(skip)]
+    pub domain: PathBuf,
 }
 
 /// One image of a store.
@@ -165,6 +174,12 @@ pub struct DuImage {
     pub frees: u64,
     /// Its layers' chain IDs.
     pub chain_ids: Vec<Digest>,
+    /// What it holds in its store's domain, each unit once, with sizes
+    /// ([`RuntimeImage::units`]; a layout's blobs; none for an archive, whose copy is the
+    /// file). An image with none (a store built by hand) is taken to hold `frees` bytes
+    /// that no other image holds.
+    #[serde(skip)]
+    pub units: Vec<(Unit, u64)>,
 }
 
 impl From<RuntimeStore> for DuStore {
@@ -181,6 +196,7 @@ impl From<RuntimeStore> for DuStore {
             size: s.size,
             disk_usage: s.disk_usage,
             disk_usage_paths: s.disk_usage_paths,
+            domain: s.domain,
             images: s
                 .images
                 .into_iter()
@@ -193,6 +209,7 @@ impl From<RuntimeStore> for DuStore {
                     unique_size: i.unique_size,
                     frees: i.frees,
                     chain_ids: i.chain_ids,
+                    units: i.units,
                 })
                 .collect(),
         }
@@ -234,7 +251,8 @@ pub struct DuDuplicate {
     pub names: Vec<String>,
     /// The copies, in the order of the stores.
     pub copies: Vec<DuCopy>,
-    /// Σ frees of the copies not kept.
+    /// What removing every copy but the kept one frees, together: each unit once, and one
+    /// two of them share (two namespaces of one containerd root) too.
     pub reclaimable: u64,
 }
 
@@ -260,8 +278,25 @@ pub struct DuReport {
     pub shared_layers: Vec<SharedLayer>,
     /// Bytes on disk of all the stores together, each inode once.
     pub disk_usage: u64,
-    /// Σ reclaimable of the duplicates, an archive's file counted once.
+    /// What removing every copy not kept of every duplicate frees, together: at least
+    /// each duplicate's `reclaimable`, and a layer two duplicates' removed copies share
+    /// counts (once); an archive's file counts once.
     pub reclaimable: u64,
+}
+
+impl DuReport {
+    /// What removing the copies `copies` (each a store and an image ID in it) together
+    /// frees, by the rule of [`DuReport::reclaimable`]. A copy that is not in the report
+    /// frees nothing.
+    pub fn freed<'a>(&self, copies: impl IntoIterator<Item = (&'a StoreRef, &'a Digest)>) -> u64 {
+        let holders = freed::Holders::new(&self.stores);
+        let at = copies.into_iter().filter_map(|(r, id)| {
+            let s =
+                self.stores.iter().position(|s| s.path == r.path && s.namespace == r.namespace)?;
+            Some((s, self.stores[s].images.iter().position(|i| i.image_id == *id)?))
+        });
+        holders.freed(at)
+    }
 }
 
 /// A source `du` could not read.
@@ -334,15 +369,9 @@ pub fn from_stores(stores: Vec<DuStore>, keep: Option<&Keep>) -> Result<DuReport
     for p in stores.iter().flat_map(|s| &s.disk_usage_paths) {
         usage.add(p).map_err(|source| DuError::Io { path: p.clone(), source })?;
     }
-    let duplicates = duplicates(&stores, keep);
-    // An archive's file is removed once however many of its images are duplicates.
-    let mut files = BTreeSet::new();
-    let reclaimable = duplicates
-        .iter()
-        .flat_map(|d| &d.copies)
-        .filter(|c| !c.kept && (c.kind != StoreKind::Archive || files.insert(c.path.clone())))
-        .map(|c| c.frees)
-        .sum();
+    let holders = freed::Holders::new(&stores);
+    let (duplicates, removed) = duplicates(&stores, keep, &holders);
+    let reclaimable = holders.freed(removed);
     Ok(DuReport {
         shared_layers: shared_layers(&stores),
         duplicates,
@@ -361,31 +390,41 @@ fn keeps(keep: &Keep, kind: StoreKind, path: &Path) -> bool {
     }
 }
 
-fn duplicates(stores: &[DuStore], keep: Option<&Keep>) -> Vec<DuDuplicate> {
-    let mut by_id: BTreeMap<&Digest, (BTreeSet<String>, Vec<DuCopy>)> = BTreeMap::new();
-    for s in stores {
-        for i in &s.images {
+/// The duplicates, and every copy not kept (store and image index) over all of them.
+fn duplicates(
+    stores: &[DuStore],
+    keep: Option<&Keep>,
+    holders: &freed::Holders<'_>,
+) -> (Vec<DuDuplicate>, Vec<freed::At>) {
+    type Copies = (BTreeSet<String>, Vec<(DuCopy, freed::At)>);
+    let mut by_id: BTreeMap<&Digest, Copies> = BTreeMap::new();
+    for (n, s) in stores.iter().enumerate() {
+        for (m, i) in s.images.iter().enumerate() {
             let e = by_id.entry(&i.image_id).or_default();
             e.0.extend(i.names.iter().cloned());
-            // One copy per store: a layout may list one config under two manifests.
-            let here = |c: &DuCopy| c.path == s.path && c.namespace == s.namespace;
+            // One copy per store: a layout may list one config under two manifests, and a
+            // store read twice is one store.
+            let here = |(c, _): &(DuCopy, _)| c.path == s.path && c.namespace == s.namespace;
             if e.1.iter().any(here) {
                 continue;
             }
-            e.1.push(DuCopy {
+            let copy = DuCopy {
                 path: s.path.clone(),
                 namespace: s.namespace.clone(),
                 kind: s.kind,
                 frees: i.frees,
                 kept: false,
-            });
+            };
+            e.1.push((copy, (n, m)));
         }
     }
     let mut out = Vec::new();
-    for (id, (names, mut copies)) in by_id {
-        if copies.len() < 2 {
+    let mut removed = Vec::new();
+    for (id, (names, found)) in by_id {
+        if found.len() < 2 {
             continue;
         }
+        let (mut copies, at): (Vec<DuCopy>, Vec<freed::At>) = found.into_iter().unzip();
         // The copy --keep names (the first that matches); otherwise, or when none matches,
         // the one whose removal frees the most (the first of equals).
         let named = keep.and_then(|k| copies.iter().position(|c| keeps(k, c.kind, &c.path)));
@@ -399,7 +438,10 @@ fn duplicates(stores: &[DuStore], keep: Option<&Keep>) -> Vec<DuDuplicate> {
             best
         });
         copies[kept].kept = true;
-        let reclaimable = copies.iter().filter(|c| !c.kept).map(|c| c.frees).sum();
+        let others: Vec<freed::At> =
+            at.iter().enumerate().filter(|(n, _)| *n != kept).map(|(_, a)| *a).collect();
+        let reclaimable = holders.freed(others.iter().copied());
+        removed.extend(others);
         out.push(DuDuplicate {
             image_id: *id,
             names: names.into_iter().collect(),
@@ -407,7 +449,7 @@ fn duplicates(stores: &[DuStore], keep: Option<&Keep>) -> Vec<DuDuplicate> {
             reclaimable,
         });
     }
-    out
+    (out, removed)
 }
 
 fn shared_layers(stores: &[DuStore]) -> Vec<SharedLayer> {

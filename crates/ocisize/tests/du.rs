@@ -2,7 +2,7 @@
 //! umoci layout (which holds a second image on the same layers) and a `docker save`.
 #![allow(clippy::unwrap_used)]
 
-use ocisize::du::{from_stores, DuSource, Keep, StoreKind};
+use ocisize::du::{from_stores, DuSource, Keep, StoreKind, StoreRef};
 use ocisize::{du, DuOptions};
 use ocisize_testkit::corpus;
 
@@ -57,6 +57,17 @@ fn two_archives_and_a_layout_of_the_same_image() {
     let want = du_b1(&paths);
     assert_eq!(r.disk_usage, want);
     assert_eq!(r.disk_usage, r.stores.iter().map(|s| s.disk_usage.unwrap()).sum::<u64>());
+
+    // Each image alone frees its `frees`; tiny's three copies together, the two archives
+    // and tiny's own manifest and config in the layout (the other image keeps the layers).
+    let at = |s: &ocisize::du::DuStore| StoreRef { path: s.path.clone(), namespace: None };
+    for s in &r.stores {
+        for i in &s.images {
+            assert_eq!(r.freed([(&at(s), &i.image_id)]), i.frees, "{}", s.path.display());
+        }
+    }
+    let all: Vec<_> = r.stores.iter().map(|s| (at(s), d.image_id)).collect();
+    assert_eq!(r.freed(all.iter().map(|(s, i)| (s, i))), 1_167_360 + 1_978 + 2_366_464);
 
     // --keep PATH: keep the layout; the two archives are reclaimable.
     let again = from_stores(r.stores.clone(), Some(&Keep::Path(paths[1].clone()))).unwrap();

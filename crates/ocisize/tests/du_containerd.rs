@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ocisize::du::{DuSource, Kind, StoreKind};
+use ocisize::du::{from_stores, DuReport, DuSource, Keep, Kind, StoreKind, StoreRef};
 use ocisize::{du, DuOptions};
 
 const TINY: &str = "sha256:60df9f5c591b293a99389c86b1bbf1295f18634847967b20dd54b32eab43c61c";
@@ -41,15 +41,22 @@ fn root() -> (tempfile::TempDir, PathBuf) {
     (dir, root)
 }
 
-#[test]
-fn two_namespaces_and_an_archive() {
-    let (_dir, root) = root();
+/// `du` over the root and `tiny.skopeo.oci-archive.tar`: the root's directory, the archive,
+/// the report.
+fn report() -> (tempfile::TempDir, PathBuf, DuReport) {
+    let (dir, root) = root();
     let archive = testdata("corpus/tiny.skopeo.oci-archive.tar");
     let sources = [
-        DuSource::Runtime(Kind::Containerd, root.clone()),
+        DuSource::Runtime(Kind::Containerd, root),
         DuSource::Image(ocisize::SourceArg::path(&archive)),
     ];
     let r = du(&sources, &DuOptions::default()).unwrap();
+    (dir, archive, r)
+}
+
+#[test]
+fn two_namespaces_and_an_archive() {
+    let (_dir, _, r) = report();
     let ns: Vec<_> = r.stores.iter().map(|s| (s.kind, s.namespace.as_deref())).collect();
     assert!(ns.contains(&(StoreKind::Containerd, Some("default"))), "{ns:?}");
     assert!(ns.contains(&(StoreKind::Containerd, Some("ocisize-many"))), "{ns:?}");
@@ -88,4 +95,37 @@ fn two_namespaces_and_an_archive() {
     let total: u64 =
         text.lines().last().unwrap().split_whitespace().next().unwrap().parse().unwrap();
     assert_eq!(r.disk_usage, total);
+}
+
+#[test]
+fn both_namespaces_removed_free_the_blobs_they_share() {
+    let (_dir, archive, r) = report();
+    let tiny: ocisize::Digest = TINY.parse().unwrap();
+    // Each copy alone frees its `frees`.
+    for s in &r.stores {
+        let at = StoreRef { path: s.path.clone(), namespace: s.namespace.clone() };
+        for i in &s.images {
+            assert_eq!(r.freed([(&at, &i.image_id)]), i.frees, "{:?} {}", s.namespace, i.image_id);
+        }
+    }
+    // Keep the archive's copy: removing tiny from both namespaces frees both namespaces'
+    // snapshots and the blobs only they shared, its images.Size (`ctr images ls`: the
+    // skopeo archive's manifest, config and gzip layers).
+    let k = from_stores(r.stores.clone(), Some(&Keep::Path(archive))).unwrap();
+    let d = &k.duplicates[0];
+    let copies: Vec<_> =
+        d.copies.iter().map(|c| (c.namespace.as_deref(), c.frees, c.kept)).collect();
+    assert_eq!(
+        copies,
+        [
+            (Some("default"), 2_437_120, false),
+            (Some("ocisize-many"), 2_437_120, false),
+            (None, 1_167_360, true)
+        ]
+    );
+    let size = r.stores[0].images.iter().find(|i| i.image_id == tiny).unwrap().size;
+    assert_eq!(size, 1_158_417);
+    assert_eq!(d.reclaimable, 2 * 2_437_120 + 1_158_417);
+    assert_eq!(k.reclaimable, d.reclaimable);
+    eprintln!("kept the archive: reclaimable {} (Σ frees {})", k.reclaimable, 2 * 2_437_120);
 }

@@ -2,13 +2,13 @@
 //! containerd's figure (the blobs `ctr images import` keeps), shared and unique by the
 //! blobs more than one image of the source uses.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use ocisize_digest::Digest;
 use ocisize_runtime::du::DiskUsage;
 
-use super::{DuError, DuImage, DuStore, StoreKind};
+use super::{DuError, DuImage, DuStore, StoreKind, Unit};
 use crate::{Input, Options, Report, SourceArg};
 
 /// An image of the report, its ID, and its blobs with their sizes.
@@ -55,23 +55,40 @@ pub(super) fn from_report(
         blobs.push((own, total.saturating_sub(layers)));
         per_image.push((i, id, blobs));
     }
+    // How many images use each blob (an image that lists a layer twice uses it once).
     let mut uses: BTreeMap<&Digest, (u64, usize)> = BTreeMap::new();
     for (_, _, blobs) in &per_image {
+        let mut mine = BTreeSet::new();
         for (d, n) in blobs {
-            uses.entry(d).or_insert((*n, 0)).1 += 1;
+            if mine.insert(d) {
+                uses.entry(d).or_insert((*n, 0)).1 += 1;
+            }
         }
     }
+    let shared_blob = |d: &Digest| uses.get(d).is_some_and(|(_, u)| *u > 1);
     let distinct: u64 = uses.values().map(|(n, _)| n).sum();
     let images = per_image
         .iter()
         .map(|(i, id, blobs)| {
             let size: u64 = blobs.iter().map(|b| b.1).sum();
-            let shared: u64 = blobs
-                .iter()
-                .filter(|(d, _)| uses.get(d).is_some_and(|(_, u)| *u > 1))
-                .map(|b| b.1)
-                .sum();
+            let shared: u64 = blobs.iter().filter(|(d, _)| shared_blob(d)).map(|b| b.1).sum();
             let unique = size.saturating_sub(shared);
+            // A layout's copy holds its blobs, each once (removing it and collecting the
+            // layout removes those no other image uses); an archive's copy is the file.
+            let mut units: Vec<(Unit, u64)> = Vec::new();
+            if file_bytes.is_none() {
+                let mut mine = BTreeSet::new();
+                for (d, n) in blobs {
+                    if mine.insert(d) {
+                        units.push((Unit::Blob(*d), *n));
+                    }
+                }
+            }
+            let own: u64 = units
+                .iter()
+                .filter(|(u, _)| !matches!(u, Unit::Blob(d) if shared_blob(d)))
+                .map(|u| u.1)
+                .sum();
             DuImage {
                 names: i.names.iter().map(ToString::to_string).collect(),
                 image_id: *(*id),
@@ -81,8 +98,9 @@ pub(super) fn from_report(
                 unique_size: unique,
                 // Removing an archive's copy is removing the file; a layout's, its blobs no
                 // other image uses.
-                frees: file_bytes.unwrap_or(unique),
+                frees: file_bytes.unwrap_or(own),
                 chain_ids: i.layers.iter().filter_map(|l| l.chain_id).collect(),
+                units,
             }
         })
         .collect();
@@ -100,6 +118,7 @@ pub(super) fn from_report(
         disk_usage: measured,
         disk_usage_paths: if measured.is_some() { vec![path.clone()] } else { Vec::new() },
         images,
+        domain: path.clone(),
         path,
     }
 }

@@ -2,6 +2,7 @@
 
 use super::*;
 use ocisize_digest::Algorithm;
+use std::path::PathBuf;
 
 fn d(s: &str) -> Digest {
     Digest::of(Algorithm::Sha256, s.as_bytes())
@@ -203,4 +204,248 @@ fn an_archive_file_counts_once_in_the_total() {
     let per: u64 = r.duplicates.iter().map(|x| x.reclaimable).sum();
     assert_eq!(per, 2_314_137 + 2_351_026 + 5_000 + 900 + 5_000);
     assert_eq!(r.reclaimable, per - 5_000);
+}
+
+/// An image holding `units` (docker layers by name, their sizes), `frees` to be filled in.
+fn holding(id: &str, units: &[(Unit, u64)]) -> RuntimeImage {
+    let mut i = RuntimeImage::new(d(id));
+    i.names = vec![format!("{id}:1").parse().unwrap()];
+    i.units = units.to_vec();
+    i
+}
+
+/// Each image's `frees` by the readers' rule: its units no other image of the domain holds.
+fn by_the_rule(mut stores: Vec<RuntimeStore>) -> Vec<DuStore> {
+    let held: Vec<(PathBuf, Unit)> = stores
+        .iter()
+        .flat_map(|s| {
+            s.images.iter().flat_map(|i| i.units.iter().map(|u| (s.domain.clone(), u.0.clone())))
+        })
+        .collect();
+    let domains: Vec<PathBuf> = stores.iter().map(|s| s.domain.clone()).collect();
+    for (s, domain) in stores.iter_mut().zip(domains) {
+        for i in &mut s.images {
+            let only =
+                |u: &Unit| held.iter().filter(|(dm, x)| *dm == domain && x == u).count() == 1;
+            i.frees = i.units.iter().filter(|u| only(&u.0)).map(|u| u.1).sum();
+        }
+    }
+    stores.into_iter().map(DuStore::from).collect()
+}
+
+fn runtime(kind: Kind, path: &str, ns: Option<&str>, images: Vec<RuntimeImage>) -> RuntimeStore {
+    let mut s = RuntimeStore::new(kind, path.into(), "overlay2", ns);
+    s.images = images;
+    s
+}
+
+fn at(r: &DuReport, n: usize) -> StoreRef {
+    StoreRef { path: r.stores[n].path.clone(), namespace: r.stores[n].namespace.clone() }
+}
+
+/// The store `sr` of the report and its image `id`.
+fn image_at<'a>(r: &'a DuReport, sr: &StoreRef, id: &Digest) -> (&'a DuStore, &'a DuImage) {
+    let s = r.stores.iter().find(|s| s.path == sr.path && s.namespace == sr.namespace).unwrap();
+    (s, s.images.iter().find(|i| i.image_id == *id).unwrap())
+}
+
+fn dup<'a>(r: &'a DuReport, id: &str) -> &'a DuDuplicate {
+    r.duplicates.iter().find(|x| x.image_id == d(id)).unwrap()
+}
+
+#[test]
+fn two_copies_in_one_docker_root_free_the_layer_they_share() {
+    // Two images on one two-layer base, in two docker roots (ocisize-testkit's generated
+    // root, read by ocisize-runtime); the second root's copies are kept.
+    let dir = tempfile::tempdir().unwrap();
+    let shape = ocisize_testkit::Shape { images: 2, groups: 1, base: 2, own: 1 };
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let gen = ocisize_testkit::docker_root(&a, shape);
+    ocisize_testkit::docker_root(&b, shape);
+    let opts = ocisize_runtime::Options::default();
+    let read = |p: &Path| ocisize_runtime::open(Kind::Docker, p, &opts).unwrap();
+    let stores: Vec<DuStore> = read(&a).into_iter().chain(read(&b)).map(DuStore::from).collect();
+    let r = from_stores(stores.clone(), Some(&Keep::Path(b.clone()))).unwrap();
+    assert_eq!(r.duplicates.len(), 2);
+    // Each image alone frees its own layers; the base (1,000 + 1,001) only goes with both.
+    let mut alone = 0;
+    for (dup, (id, _, size, shared)) in r.duplicates.iter().zip({
+        let mut g = gen.images.clone();
+        g.sort_by_key(|i| i.0);
+        g
+    }) {
+        assert_eq!(dup.image_id, id);
+        assert_eq!(dup.copies[0].frees, size - shared);
+        assert_eq!(dup.reclaimable, size - shared);
+        assert_eq!(r.freed([(&at(&r, 0), &id)]), size - shared);
+        alone += dup.reclaimable;
+    }
+    assert_eq!(r.reclaimable, gen.total, "every layer of the first root");
+    assert_eq!(r.reclaimable, alone + 1000 + 1001);
+    // The same root given twice is one store.
+    let mut twice = stores.clone();
+    twice.insert(1, stores[0].clone());
+    let r2 = from_stores(twice, Some(&Keep::Path(b))).unwrap();
+    assert_eq!(r2.reclaimable, gen.total);
+    assert_eq!(r2.duplicates, r.duplicates);
+}
+
+#[test]
+fn one_image_in_two_namespaces_kept_elsewhere_frees_the_blobs_too() {
+    // tiny in containerd's `default` and `k8s.io` (one content store) and in docker; a
+    // second image in `k8s.io` uses tiny's first layer blob.
+    let blobs = [(Unit::Blob(d("manifest")), 500), (Unit::Blob(d("config")), 1_500)];
+    let layers = [(Unit::Blob(d("layer 1")), 10_000), (Unit::Blob(d("layer 2")), 20_000)];
+    let tiny = |snaps: [u64; 2]| {
+        let mut u: Vec<(Unit, u64)> = blobs.iter().chain(&layers).cloned().collect();
+        u.extend(snaps.iter().map(|s| (Unit::Snapshot(*s), 30_000 + s)));
+        holding("tiny", &u)
+    };
+    let other = holding("other", &[layers[0].clone(), (Unit::Snapshot(3), 7)]);
+    let stores = by_the_rule(vec![
+        runtime(Kind::Docker, "/d", None, vec![holding("tiny", &[(Unit::Layer(d("l")), 40_000)])]),
+        runtime(Kind::Containerd, "/c", Some("default"), vec![tiny([1, 2])]),
+        runtime(Kind::Containerd, "/c", Some("k8s.io"), vec![tiny([4, 5]), other]),
+    ]);
+    let r = from_stores(stores, Some(&Keep::Docker)).unwrap();
+    let t = dup(&r, "tiny");
+    let frees: Vec<u64> = t.copies.iter().map(|c| c.frees).collect();
+    // Each namespace alone frees only its snapshots.
+    assert_eq!(frees, [40_000, 30_001 + 30_002, 30_004 + 30_005]);
+    // Both: their snapshots and the blobs no other image uses (not layer 1).
+    let snaps = 30_001 + 30_002 + 30_004 + 30_005;
+    assert_eq!(t.reclaimable, snaps + 500 + 1_500 + 20_000);
+    assert_eq!(r.reclaimable, t.reclaimable);
+    // Keeping `default`'s: docker's and k8s.io's free what they do alone.
+    let r = from_stores(r.stores, Some(&Keep::Containerd)).unwrap();
+    assert_eq!(r.reclaimable, 40_000 + 30_004 + 30_005);
+}
+
+#[test]
+fn two_duplicates_sharing_a_layer_free_it_only_when_both_go() {
+    let l = |n: &str, size| (Unit::Layer(d(n)), size);
+    let s = |n: &str, size| (Unit::StorageLayer(n.to_owned()), size);
+    let make = |docker_a: u64| {
+        by_the_rule(vec![
+            runtime(
+                Kind::Docker,
+                "/d",
+                None,
+                vec![
+                    holding("a", &[l("base", 1_000), l("a", docker_a)]),
+                    holding("b", &[l("base", 1_000), l("b", 200)]),
+                ],
+            ),
+            runtime(
+                Kind::ContainersStorage,
+                "/p",
+                None,
+                vec![
+                    holding("a", &[s("base", 1_010), s("a", 300)]),
+                    holding("b", &[s("base", 1_010), s("b", 400)]),
+                ],
+            ),
+        ])
+    };
+    // podman's copies are kept: docker's two copies free their base with them.
+    let r = from_stores(make(100), Some(&Keep::Podman)).unwrap();
+    assert_eq!((dup(&r, "a").reclaimable, dup(&r, "b").reclaimable), (100, 200));
+    assert_eq!(r.reclaimable, 100 + 200 + 1_000);
+    // a is kept in docker (it frees more there), b in podman: a's docker copy keeps the
+    // base, and podman's copy of a shares its base with podman's b, which stays.
+    let r = from_stores(make(5_000), None).unwrap();
+    let kept = |id| dup(&r, id).copies.iter().position(|c| c.kept);
+    assert_eq!((kept("a"), kept("b")), (Some(0), Some(1)));
+    assert_eq!(r.reclaimable, 300 + 200);
+}
+
+proptest::proptest! {
+    /// Random domains (a root of one or two stores) whose images hold random units:
+    /// removing a set frees what an independent count says (the units all of whose holders
+    /// are in the set), a copy alone frees its `frees`, more copies never free less, and
+    /// the total is the union of the duplicates' removed copies.
+    #[test]
+    fn freed_is_the_units_all_of_whose_holders_go(
+        shape in proptest::collection::vec(
+            (0usize..3, proptest::collection::vec(proptest::collection::vec(0u8..6, 0..6), 4)),
+            1..6),
+        sizes in proptest::collection::vec(1u64..10_000, 6),
+        masks in proptest::collection::vec(
+            (proptest::bits::u64::ANY, proptest::bits::u64::ANY), 4),
+    ) {
+        // shape: stores, each in one of three domains (a root, its namespaces the stores),
+        // holding per image ID 0..4 the units (of 6 per domain) listed; an image with none
+        // is not in the store.
+        let mut stores = Vec::new();
+        for (n, (domain, images)) in shape.iter().enumerate() {
+            let imgs = images
+                .iter()
+                .enumerate()
+                .filter(|(_, u)| !u.is_empty())
+                .map(|(id, u)| {
+                    let mut units: Vec<(Unit, u64)> = u
+                        .iter()
+                        .map(|x| (Unit::Snapshot(u64::from(*x)), sizes[usize::from(*x)]))
+                        .collect();
+                    units.sort();
+                    units.dedup();
+                    holding(&format!("i{id}"), &units)
+                })
+                .collect();
+            let (path, ns) = (format!("/r{domain}"), format!("ns{n}"));
+            stores.push(runtime(Kind::Containerd, &path, Some(&ns), imgs));
+        }
+        let stores = by_the_rule(stores);
+        let r = from_stores(stores, None).unwrap();
+        let all: Vec<(StoreRef, Digest)> = r
+            .stores
+            .iter()
+            .enumerate()
+            .flat_map(|(n, s)| s.images.iter().map(move |i| (n, i.image_id)))
+            .map(|(n, id)| (at(&r, n), id))
+            .collect();
+        // The independent count: a unit is freed when every image of its domain holding it
+        // is removed.
+        let oracle = |set: &[&(StoreRef, Digest)]| -> u64 {
+            let mut units: Vec<(PathBuf, Unit, u64, bool)> = Vec::new();
+            for (sr, id) in &all {
+                let (s, i) = image_at(&r, sr, id);
+                let gone = set.iter().any(|x| x.0 == *sr && x.1 == *id);
+                for (u, n) in &i.units {
+                    match units.iter_mut().find(|e| e.0 == s.domain && e.1 == *u) {
+                        Some(e) => e.3 &= gone,
+                        None => units.push((s.domain.clone(), u.clone(), *n, gone)),
+                    }
+                }
+            }
+            units.iter().filter(|e| e.3).map(|e| e.2).sum()
+        };
+        let freed = |set: &[&(StoreRef, Digest)]| r.freed(set.iter().map(|x| (&x.0, &x.1)));
+        for c in &all {
+            proptest::prop_assert_eq!(freed(&[c]), image_at(&r, &c.0, &c.1).1.frees);
+        }
+        for (big, small) in masks {
+            let pick = |mask: u64| -> Vec<&(StoreRef, Digest)> {
+                let on = |n: usize| mask >> (n % 64) & 1 == 1;
+                all.iter().enumerate().filter(|(n, _)| on(*n)).map(|x| x.1).collect()
+            };
+            let (t, s) = (pick(big), pick(big & small));
+            proptest::prop_assert_eq!(freed(&t), oracle(&t));
+            proptest::prop_assert_eq!(freed(&s), oracle(&s));
+            proptest::prop_assert!(freed(&s) <= freed(&t));
+        }
+        let mut removed = Vec::new();
+        for x in &r.duplicates {
+            proptest::prop_assert!(r.reclaimable >= x.reclaimable);
+            let gone = |sr: &StoreRef| {
+                x.copies.iter().any(|c| !c.kept && c.path == sr.path && c.namespace == sr.namespace)
+            };
+            let mine: Vec<&(StoreRef, Digest)> =
+                all.iter().filter(|(sr, id)| *id == x.image_id && gone(sr)).collect();
+            proptest::prop_assert_eq!(x.reclaimable, oracle(&mine));
+            removed.extend(mine);
+        }
+        proptest::prop_assert!(r.reclaimable >= r.duplicates.iter().map(|x| x.reclaimable).sum());
+        proptest::prop_assert_eq!(r.reclaimable, oracle(&removed));
+    }
 }
