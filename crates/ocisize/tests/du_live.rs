@@ -5,6 +5,7 @@
 //! stopped by PID when dropped.
 #![allow(clippy::unwrap_used, clippy::print_stderr, missing_docs)]
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use ocisize::du::{DuSource, Keep, Kind, StoreKind};
@@ -105,4 +106,71 @@ fn tiny_in_dockerd_overlay2_containerd_k8s_io_and_podman() {
         "containerd copy frees {}, reclaimable {}, disk usage {} (docker {:?}, k8s.io {:?})",
         in_k8s.frees, r.reclaimable, r.disk_usage, r.stores[0].disk_usage, k8s.disk_usage
     );
+
+    two_namespaces_removed_together(&c, &docker_root);
+}
+
+/// tiny in a second namespace of the same containerd, docker's copy kept: removing both
+/// namespaces' copies frees their snapshots and the blobs they share, which neither frees
+/// alone. Checked against what containerd really removes (`ctr images rm --sync`: the
+/// garbage collection runs and is waited for): the blob files that go and the snapshots
+/// that go, at the usage `ctr snapshots usage -b` gave them.
+fn two_namespaces_removed_together(c: &Containerd, docker_root: &Path) {
+    let tar = corpus("tiny.dockerd.save.tar");
+    c.import("other", &tar, None);
+    let sources = [
+        DuSource::Runtime(Kind::Docker, docker_root.to_path_buf()),
+        DuSource::Runtime(Kind::Containerd, c.root.clone()),
+    ];
+    let mut keep = DuOptions::default();
+    keep.keep = Some(Keep::Docker);
+    let r = du(&sources, &keep).unwrap();
+    assert_eq!(r.duplicates.len(), 1, "{:?}", r.duplicates);
+    let d = &r.duplicates[0];
+    let copies: Vec<_> = d.copies.iter().map(|c| (c.namespace.as_deref(), c.frees)).collect();
+    // Each namespace alone frees only its snapshots (the blobs serve the other too).
+    assert_eq!(
+        copies,
+        [(None, 2_314_137), (Some("k8s.io"), 2_437_120), (Some("other"), 2_437_120)]
+    );
+    assert_eq!(d.reclaimable, 2_350_093 + 2 * 2_437_120);
+    assert_eq!(r.reclaimable, d.reclaimable);
+
+    let blobs = c.root.join("io.containerd.content.v1.content/blobs/sha256");
+    let files = || -> BTreeMap<String, u64> {
+        std::fs::read_dir(&blobs)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .map(|e| (e.file_name().into_string().unwrap(), e.metadata().unwrap().len()))
+            .collect()
+    };
+    let usage = |ns: &str| -> BTreeMap<String, u64> { c.usage(ns).into_iter().collect() };
+    let (files_before, snaps_before) = (files(), [usage("k8s.io"), usage("other")]);
+    let trees = [blobs.clone(), c.root.join("io.containerd.snapshotter.v1.overlayfs")];
+    let disk_before = du_b1(&trees);
+    for ns in ["k8s.io", "other"] {
+        run(c.ctr(ns).args(["images", "rm", "--sync", "docker.io/ocisize/tiny:latest"]));
+    }
+    let files_after = files();
+    let gone_blobs: u64 =
+        files_before.iter().filter(|(f, _)| !files_after.contains_key(*f)).map(|f| f.1).sum();
+    let mut gone_snaps = 0;
+    for (ns, before) in ["k8s.io", "other"].iter().zip(&snaps_before) {
+        let after = usage(ns);
+        gone_snaps +=
+            before.iter().filter(|(k, _)| !after.contains_key(*k)).map(|s| s.1).sum::<u64>();
+    }
+    let disk_after = du_b1(&trees);
+    eprintln!(
+        "both namespaces removed: {gone_blobs} bytes of blobs and {gone_snaps} of snapshots \
+         gone (du -B1 of blobs and snapshotter {disk_before} -> {disk_after}); reclaimable {}, \
+         Σ frees {}",
+        r.reclaimable,
+        2 * 2_437_120
+    );
+    assert_eq!(gone_blobs, 2_350_093, "every blob of tiny");
+    assert_eq!(gone_blobs + gone_snaps, r.reclaimable);
+    // What is left, read again: no duplicate.
+    let after = du(&sources, &keep).unwrap();
+    assert!(after.duplicates.is_empty(), "{:?}", after.duplicates);
 }
