@@ -117,7 +117,13 @@ fn write_table<W: Write>(w: &mut W, r: &DuReport) -> io::Result<()> {
         writeln!(w, "DUPLICATES")?;
         for d in &r.duplicates {
             let names = if d.names.is_empty() { "<none>".into() } else { d.names.join(", ") };
-            writeln!(w, "  {} {names}: reclaimable {}", d.image_id, d.reclaimable)?;
+            writeln!(
+                w,
+                "  {} {names}: reclaimable {}{}",
+                d.image_id,
+                d.reclaimable,
+                together(d.reclaimable, d.reclaimable_together)
+            )?;
             for c in &d.copies {
                 let ns = c.namespace.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
                 let kept = if c.kept { " kept" } else { "" };
@@ -127,7 +133,22 @@ fn write_table<W: Write>(w: &mut W, r: &DuReport) -> io::Result<()> {
         writeln!(w)?;
     }
     writeln!(w, "disk usage {} ({})", r.disk_usage, units::docker(r.disk_usage))?;
-    writeln!(w, "reclaimable {} ({})", r.reclaimable, units::docker(r.reclaimable))
+    writeln!(
+        w,
+        "reclaimable {} ({}){}",
+        r.reclaimable,
+        units::docker(r.reclaimable),
+        together(r.reclaimable, r.reclaimable_together)
+    )
+}
+
+/// `, together N (X)` when removing the copies together frees more than each alone.
+fn together(alone: u64, together: u64) -> String {
+    if together == alone {
+        String::new()
+    } else {
+        format!(", {together} ({}) removing them together", units::docker(together))
+    }
 }
 
 fn rows_out<W: Write>(w: &mut W, rows: &[Vec<String>]) -> io::Result<()> {
@@ -140,4 +161,15 @@ fn rows_out<W: Write>(w: &mut W, rows: &[Vec<String>]) -> io::Result<()> {
         writeln!(w, "  {}", line.join("  ").trim_end())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::together;
+
+    #[test]
+    fn the_together_figure_shows_only_when_it_differs() {
+        assert_eq!(together(4_874_240, 4_874_240), "");
+        assert_eq!(together(4_874_240, 7_224_333), ", 7224333 (7.22MB) removing them together");
+    }
 }

@@ -7,10 +7,12 @@
 //! carries what removing it frees where it is ([`ocisize_runtime::RuntimeImage::frees`],
 //! for a file source the archive's bytes or the layout blobs no other image of it uses);
 //! the copy kept is the one [`Keep`] names, otherwise the one whose removal frees the most.
-//! [`DuDuplicate::reclaimable`] is what removing the others together frees, and
-//! [`DuReport::reclaimable`] what removing every copy not kept frees: each image's
-//! [`ocisize_runtime::RuntimeImage::units`] (layers, blobs, snapshots) counted once, when
-//! every image of the store's refcount domain that holds one is among those removed. The
+//! [`DuDuplicate::reclaimable`] is Σ frees of the others (the figure: each copy
+//! removed alone), and [`DuReport::reclaimable`] Σ of those. What removing them *together*
+//! frees can be more — two removed copies that share a layer each leave it to the other —
+//! and is [`DuDuplicate::reclaimable_together`] and [`DuReport::reclaimable_together`]: each
+//! image's [`ocisize_runtime::RuntimeImage::units`] (layers, blobs, snapshots) counted once,
+//! when every image of the store's refcount domain that holds one is among those removed. The
 //! total disk usage counts every inode once over all the stores (blobs two containerd
 //! namespaces share count once).
 //!
@@ -251,9 +253,12 @@ pub struct DuDuplicate {
     pub names: Vec<String>,
     /// The copies, in the order of the stores.
     pub copies: Vec<DuCopy>,
-    /// What removing every copy but the kept one frees, together: each unit once, and one
-    /// two of them share (two namespaces of one containerd root) too.
+    /// Σ frees of the copies not kept: each removed alone.
     pub reclaimable: u64,
+    /// What removing every copy but the kept one frees, together: each unit once, and one
+    /// two of them share (two namespaces of one containerd root) too. At least
+    /// `reclaimable`.
+    pub reclaimable_together: u64,
 }
 
 /// A layer (by chain ID) stored in more than one store.
@@ -278,15 +283,17 @@ pub struct DuReport {
     pub shared_layers: Vec<SharedLayer>,
     /// Bytes on disk of all the stores together, each inode once.
     pub disk_usage: u64,
-    /// What removing every copy not kept of every duplicate frees, together: at least
-    /// each duplicate's `reclaimable`, and a layer two duplicates' removed copies share
-    /// counts (once); an archive's file counts once.
+    /// Σ reclaimable of the duplicates, an archive's file counted once.
     pub reclaimable: u64,
+    /// What removing every copy not kept of every duplicate frees, together: at least
+    /// each duplicate's `reclaimable_together`, and a layer two duplicates' removed copies
+    /// share counts (once); an archive's file counts once.
+    pub reclaimable_together: u64,
 }
 
 impl DuReport {
     /// What removing the copies `copies` (each a store and an image ID in it) together
-    /// frees, by the rule of [`DuReport::reclaimable`]. A copy that is not in the report
+    /// frees, by the rule of [`DuReport::reclaimable_together`]. A copy that is not in the report
     /// frees nothing.
     pub fn freed<'a>(&self, copies: impl IntoIterator<Item = (&'a StoreRef, &'a Digest)>) -> u64 {
         let holders = freed::Holders::new(&self.stores);
@@ -371,12 +378,21 @@ pub fn from_stores(stores: Vec<DuStore>, keep: Option<&Keep>) -> Result<DuReport
     }
     let holders = freed::Holders::new(&stores);
     let (duplicates, removed) = duplicates(&stores, keep, &holders);
-    let reclaimable = holders.freed(removed);
+    let reclaimable_together = holders.freed(removed);
+    // An archive's file is removed once however many of its images are duplicates.
+    let mut files = BTreeSet::new();
+    let reclaimable = duplicates
+        .iter()
+        .flat_map(|d| &d.copies)
+        .filter(|c| !c.kept && (c.kind != StoreKind::Archive || files.insert(c.path.clone())))
+        .map(|c| c.frees)
+        .fold(0u64, u64::saturating_add);
     Ok(DuReport {
         shared_layers: shared_layers(&stores),
         duplicates,
         disk_usage: usage.bytes(),
         reclaimable,
+        reclaimable_together,
         stores,
     })
 }
@@ -440,13 +456,16 @@ fn duplicates(
         copies[kept].kept = true;
         let others: Vec<freed::At> =
             at.iter().enumerate().filter(|(n, _)| *n != kept).map(|(_, a)| *a).collect();
-        let reclaimable = holders.freed(others.iter().copied());
+        let reclaimable_together = holders.freed(others.iter().copied());
+        let reclaimable =
+            copies.iter().filter(|c| !c.kept).map(|c| c.frees).fold(0u64, u64::saturating_add);
         removed.extend(others);
         out.push(DuDuplicate {
             image_id: *id,
             names: names.into_iter().collect(),
             copies,
             reclaimable,
+            reclaimable_together,
         });
     }
     (out, removed)

@@ -125,7 +125,12 @@ fn both_namespaces_removed_free_the_blobs_they_share() {
     );
     let size = r.stores[0].images.iter().find(|i| i.image_id == tiny).unwrap().size;
     assert_eq!(size, 1_158_417);
-    assert_eq!(d.reclaimable, 2 * 2_437_120 + 1_158_417);
+    assert_eq!(d.reclaimable_together, 2 * 2_437_120 + 1_158_417);
+    assert_eq!(d.reclaimable, 2 * 2_437_120, "Σ frees: each namespace alone keeps the blobs");
+    assert_eq!(k.reclaimable_together, d.reclaimable_together);
     assert_eq!(k.reclaimable, d.reclaimable);
-    eprintln!("kept the archive: reclaimable {} (Σ frees {})", k.reclaimable, 2 * 2_437_120);
+    eprintln!(
+        "kept the archive: reclaimable together {} (Σ frees {})",
+        k.reclaimable_together, k.reclaimable
+    );
 }

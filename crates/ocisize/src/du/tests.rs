@@ -277,16 +277,19 @@ fn two_copies_in_one_docker_root_free_the_layer_they_share() {
         assert_eq!(dup.image_id, id);
         assert_eq!(dup.copies[0].frees, size - shared);
         assert_eq!(dup.reclaimable, size - shared);
+        assert_eq!(dup.reclaimable_together, size - shared);
         assert_eq!(r.freed([(&at(&r, 0), &id)]), size - shared);
         alone += dup.reclaimable;
     }
-    assert_eq!(r.reclaimable, gen.total, "every layer of the first root");
-    assert_eq!(r.reclaimable, alone + 1000 + 1001);
+    // The figure: each copy removed alone; together, the base goes too.
+    assert_eq!(r.reclaimable, alone);
+    assert_eq!(r.reclaimable_together, gen.total, "every layer of the first root");
+    assert_eq!(r.reclaimable_together, alone + 1000 + 1001);
     // The same root given twice is one store.
     let mut twice = stores.clone();
     twice.insert(1, stores[0].clone());
     let r2 = from_stores(twice, Some(&Keep::Path(b))).unwrap();
-    assert_eq!(r2.reclaimable, gen.total);
+    assert_eq!(r2.reclaimable_together, gen.total);
     assert_eq!(r2.duplicates, r.duplicates);
 }
 
@@ -314,11 +317,13 @@ fn one_image_in_two_namespaces_kept_elsewhere_frees_the_blobs_too() {
     assert_eq!(frees, [40_000, 30_001 + 30_002, 30_004 + 30_005]);
     // Both: their snapshots and the blobs no other image uses (not layer 1).
     let snaps = 30_001 + 30_002 + 30_004 + 30_005;
-    assert_eq!(t.reclaimable, snaps + 500 + 1_500 + 20_000);
-    assert_eq!(r.reclaimable, t.reclaimable);
+    assert_eq!(t.reclaimable_together, snaps + 500 + 1_500 + 20_000);
+    assert_eq!(t.reclaimable, snaps, "each alone: the blobs stay for the other");
+    assert_eq!((r.reclaimable, r.reclaimable_together), (t.reclaimable, t.reclaimable_together));
     // Keeping `default`'s: docker's and k8s.io's free what they do alone.
     let r = from_stores(r.stores, Some(&Keep::Containerd)).unwrap();
-    assert_eq!(r.reclaimable, 40_000 + 30_004 + 30_005);
+    assert_eq!(r.reclaimable_together, 40_000 + 30_004 + 30_005);
+    assert_eq!(r.reclaimable, r.reclaimable_together);
 }
 
 #[test]
@@ -350,12 +355,14 @@ fn two_duplicates_sharing_a_layer_free_it_only_when_both_go() {
     // podman's copies are kept: docker's two copies free their base with them.
     let r = from_stores(make(100), Some(&Keep::Podman)).unwrap();
     assert_eq!((dup(&r, "a").reclaimable, dup(&r, "b").reclaimable), (100, 200));
-    assert_eq!(r.reclaimable, 100 + 200 + 1_000);
+    assert_eq!(r.reclaimable, 100 + 200);
+    assert_eq!(r.reclaimable_together, 100 + 200 + 1_000);
     // a is kept in docker (it frees more there), b in podman: a's docker copy keeps the
     // base, and podman's copy of a shares its base with podman's b, which stays.
     let r = from_stores(make(5_000), None).unwrap();
     let kept = |id| dup(&r, id).copies.iter().position(|c| c.kept);
     assert_eq!((kept("a"), kept("b")), (Some(0), Some(1)));
+    assert_eq!(r.reclaimable_together, 300 + 200);
     assert_eq!(r.reclaimable, 300 + 200);
 }
 
@@ -436,16 +443,20 @@ proptest::proptest! {
         }
         let mut removed = Vec::new();
         for x in &r.duplicates {
-            proptest::prop_assert!(r.reclaimable >= x.reclaimable);
+            proptest::prop_assert!(r.reclaimable_together >= x.reclaimable_together);
+            proptest::prop_assert!(x.reclaimable_together >= x.reclaimable);
             let gone = |sr: &StoreRef| {
                 x.copies.iter().any(|c| !c.kept && c.path == sr.path && c.namespace == sr.namespace)
             };
             let mine: Vec<&(StoreRef, Digest)> =
                 all.iter().filter(|(sr, id)| *id == x.image_id && gone(sr)).collect();
-            proptest::prop_assert_eq!(x.reclaimable, oracle(&mine));
+            proptest::prop_assert_eq!(x.reclaimable_together, oracle(&mine));
             removed.extend(mine);
         }
-        proptest::prop_assert!(r.reclaimable >= r.duplicates.iter().map(|x| x.reclaimable).sum());
-        proptest::prop_assert_eq!(r.reclaimable, oracle(&removed));
+        proptest::prop_assert!(
+            r.reclaimable_together >= r.duplicates.iter().map(|x| x.reclaimable_together).sum()
+        );
+        proptest::prop_assert!(r.reclaimable_together >= r.reclaimable);
+        proptest::prop_assert_eq!(r.reclaimable_together, oracle(&removed));
     }
 }
