@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::files::{ContentDigest, FileList, FilesError, LayerRecorder};
+use crate::files::{set_content, ContentDigest, FileList, FilesError, LayerRecorder, TarEntry};
 use crate::header::{cstr, numeric, octal};
 
 const BLOCK: usize = 512;
@@ -137,15 +137,6 @@ pub struct TarWalker {
     files: Option<LayerRecorder>,
     /// Each inode's content digest, when recording: a hardlink's content is its target's.
     contents: Vec<Option<ContentDigest>>,
-}
-
-/// Note the content of an inode whose body has passed.
-fn set_content(contents: &mut [Option<ContentDigest>], done: Option<(usize, ContentDigest)>) {
-    if let Some((i, d)) = done {
-        if let Some(c) = contents.get_mut(i) {
-            *c = Some(d);
-        }
-    }
 }
 
 /// Normalize an entry path: `./a/b/` and `a/b` are the same file, and `..` stops at the
@@ -344,7 +335,8 @@ impl TarWalker {
         let done = self.files.as_mut().and_then(|files| {
             let link_content = target.and_then(|i| self.contents.get(i).copied().flatten());
             // A regular file's inode is the next one (`new_inode` below).
-            files.entry(&path, base, kind, size, &link, link_content, self.inodes.len())
+            let e = TarEntry { path: &path, base, kind, size, link: &link };
+            files.entry(&e, link_content, self.inodes.len())
         });
         match kind {
             b'0' | 0 | b'7' => {

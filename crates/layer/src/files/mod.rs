@@ -51,7 +51,7 @@ pub use content::{ContentDigest, CONTENT_WIDTH};
 pub use diff::{diff, Change, DiffCounts, Reason, Reasons};
 pub use overlay::{DiveFigures, Overlay, Survivor, Waste, WastedPath};
 pub use record::{Entry, FileList, Recorder};
-pub(crate) use walk::LayerRecorder;
+pub(crate) use walk::{set_content, LayerRecorder, TarEntry};
 
 use serde::Serialize;
 

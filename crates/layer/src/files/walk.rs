@@ -32,6 +32,29 @@ pub(crate) struct LayerRecorder {
 /// An inode of the walker (its index) whose content is now known.
 pub(crate) type Content = Option<(usize, ContentDigest)>;
 
+/// Note the content of an inode (in the walker's table of them) whose body has passed.
+pub(crate) fn set_content(contents: &mut [Option<ContentDigest>], done: Content) {
+    if let Some((i, d)) = done {
+        if let Some(c) = contents.get_mut(i) {
+            *c = Some(d);
+        }
+    }
+}
+
+/// One tar entry as the walker read it.
+pub(crate) struct TarEntry<'a> {
+    /// The cleaned path.
+    pub(crate) path: &'a str,
+    /// Its last component.
+    pub(crate) base: &'a str,
+    /// The tar type flag.
+    pub(crate) kind: u8,
+    /// The size (PAX `size` applied).
+    pub(crate) size: u64,
+    /// The link target as written.
+    pub(crate) link: &'a str,
+}
+
 impl LayerRecorder {
     pub(crate) fn new(budget: u64) -> LayerRecorder {
         LayerRecorder {
@@ -49,17 +72,13 @@ impl LayerRecorder {
     /// digest of its bytes; `inode` is the walker's inode for it. A hardlink has the content
     /// of its target, `link_content`, when its target is a regular file earlier in the layer
     /// (a hard link to a lower layer's file has none: only the merge could resolve it).
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn entry(
         &mut self,
-        path: &str,
-        base: &str,
-        kind: u8,
-        size: u64,
-        link: &str,
+        e: &TarEntry<'_>,
         link_content: Option<ContentDigest>,
         inode: usize,
     ) -> Content {
+        let TarEntry { path, base, kind, size, link } = *e;
         let files = &mut self.recorder;
         let parent = path.rfind('/').map_or("", |i| &path[..i]);
         if base == ".wh..wh..opq" {
