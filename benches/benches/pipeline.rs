@@ -90,6 +90,16 @@ fn stages(c: &mut Criterion) {
             w.finish().unwrap()
         })
     });
+    // The same walk with the file list on (`--files`): every body is hashed for `diff`.
+    g.bench_function("tar_walk_recorded", |b| {
+        b.iter(|| {
+            let mut w = TarWalker::new(u64::MAX).record_files(32 << 20);
+            for chunk in tar.chunks(256 * 1024) {
+                w.update(chunk);
+            }
+            w.finish_with_files()
+        })
+    });
     // Per-entry cost: 20,000 small files (the walk above sees ~120 entries in 16 MiB). With
     // the file list off (inspect's default) and on (`--files`).
     let small = small_files(20_000);

@@ -53,7 +53,8 @@ enum Command {
         dir: Option<std::path::PathBuf>,
     },
     /// Compare two images: the layers they share (by diffID) and not, then what differs
-    /// between their final filesystems (added, removed, modified by kind, size or link).
+    /// between their final filesystems (added, removed, modified by kind, size, link or
+    /// content: a digest of every regular file's bytes, taken in the same pass).
     ///
     /// A and B are sources as `inspect` takes them. Exit status as for `inspect`: 0 when both
     /// verified (whatever differs), 1 when something failed verification, 2 on usage or I/O

@@ -197,13 +197,14 @@ pub fn write_diff<W: Write>(w: &mut W, d: &DiffReport) -> io::Result<()> {
         Some(f) => {
             writeln!(
                 w,
-                "\nfiles: {} added ({}), {} removed ({}), {} modified ({:+} bytes), {} unchanged",
+                "\nfiles: {} added ({}), {} removed ({}), {} modified ({:+} bytes; {} in content only), {} unchanged",
                 f.added,
                 human(f.added_bytes),
                 f.removed,
                 human(f.removed_bytes),
                 f.modified,
                 f.modified_delta_bytes,
+                f.content_modified,
                 f.unchanged
             )?;
             for c in &f.changes {
@@ -217,7 +218,11 @@ pub fn write_diff<W: Write>(w: &mut W, d: &DiffReport) -> io::Result<()> {
                 let (mark, what) = match c.change {
                     ChangeKind::Added => ("+", state(&c.b)),
                     ChangeKind::Removed => ("-", state(&c.a)),
-                    ChangeKind::Modified => ("~", format!("{} => {}", state(&c.a), state(&c.b))),
+                    ChangeKind::Modified => {
+                        let why: Vec<&str> = c.reasons.iter().map(|r| r.name()).collect();
+                        let (a, b) = (state(&c.a), state(&c.b));
+                        ("~", format!("{a} => {b} ({})", why.join(", ")))
+                    }
                 };
                 writeln!(w, "  {mark} /{}  {what}", c.path)?;
             }

@@ -84,3 +84,33 @@ fn files_without_reading_the_layers_is_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("'--files' cannot be used with '--no-verify'"), "{err}");
 }
+
+/// A file rewritten with other bytes of the same size is `modified` for its `content`, in the
+/// JSON and in the table; the hand-built pair is `ocisize_testkit::oci::content_pair`.
+#[test]
+fn diff_reports_content_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = ocisize_testkit::oci::content_pair(dir.path());
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let out = ocisize(&["diff", "--json", a, b]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &v["files"];
+    assert_eq!((f["modified"].as_u64(), f["content_modified"].as_u64()), (Some(3), Some(3)));
+    let conf = f["changes"].as_array().unwrap().iter().find(|c| c["path"] == "etc/conf").unwrap();
+    assert_eq!(conf["change"], "modified");
+    assert_eq!(conf["reasons"], serde_json::json!(["content"]));
+    assert_eq!(conf["a"]["size"], conf["b"]["size"]);
+    assert!(conf["a"]["content"].as_str().unwrap().starts_with("xxh3-128:"), "{conf}");
+    assert_ne!(conf["a"]["content"], conf["b"]["content"]);
+    assert!(f["changes"].as_array().unwrap().iter().all(|c| c["path"] != "etc/same"));
+
+    let table = stdout(&ocisize(&["diff", a, b]));
+    assert!(table.contains("3 modified (+0 bytes; 3 in content only), 7 unchanged"), "{table}");
+    assert!(table.contains("  ~ /etc/conf  file 10 => file 10 (content)"), "{table}");
+    assert!(
+        table.contains("  ~ /bin/app-hard  hardlink -> bin/app => hardlink -> bin/app (content)"),
+        "{table}"
+    );
+    assert!(!table.contains("/etc/same"), "{table}");
+}

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::files::{record_entry, FileList, FilesError, Recorder};
+use crate::files::{set_content, ContentDigest, FileList, FilesError, LayerRecorder, TarEntry};
 use crate::header::{cstr, numeric, octal};
 
 const BLOCK: usize = 512;
@@ -134,7 +134,9 @@ pub struct TarWalker {
     /// Inode sizes.
     inodes: Vec<u64>,
     /// Every entry, for the cross-layer file accounting, when asked for.
-    files: Option<Recorder>,
+    files: Option<LayerRecorder>,
+    /// Each inode's content digest, when recording: a hardlink's content is its target's.
+    contents: Vec<Option<ContentDigest>>,
 }
 
 /// Normalize an entry path: `./a/b/` and `a/b` are the same file, and `..` stops at the
@@ -164,13 +166,15 @@ impl TarWalker {
             paths: HashMap::new(),
             inodes: Vec::new(),
             files: None,
+            contents: Vec::new(),
         }
     }
 
-    /// Also record every entry in a [`FileList`] (see [`crate::files`]), keeping up to
-    /// `memory` bytes of it in memory before sorted runs spill to a temporary file.
+    /// Also record every entry in a [`FileList`] (see [`crate::files`]), with the digest of
+    /// each regular file's body, keeping up to `memory` bytes of it in memory before sorted
+    /// runs spill to a temporary file.
     pub fn record_files(mut self, memory: u64) -> Self {
-        self.files = Some(Recorder::new(memory));
+        self.files = Some(LayerRecorder::new(memory));
         self
     }
 
@@ -189,6 +193,10 @@ impl TarWalker {
                         self.state = State::Header;
                     }
                     // `take` is at most chunk.len(), so the cast is lossless.
+                    if let Some(files) = self.files.as_mut() {
+                        let done = files.body(&chunk[..take as usize]);
+                        set_content(&mut self.contents, done);
+                    }
                     chunk = &chunk[take as usize..];
                     self.pos += take;
                 }
@@ -323,9 +331,13 @@ impl TarWalker {
         let base = path.rsplit('/').next().unwrap_or("");
         // Go's archive/tar reads no body for header-only types, whatever their size says.
         let header_only = matches!(kind, b'1' | b'2' | b'3' | b'4' | b'5' | b'6');
-        if let Some(files) = self.files.as_mut() {
-            record_entry(files, &path, base, kind, size, &link);
-        }
+        let target = if kind == b'1' { self.paths.get(&clean(&link)).copied() } else { None };
+        let done = self.files.as_mut().and_then(|files| {
+            let link_content = target.and_then(|i| self.contents.get(i).copied().flatten());
+            // A regular file's inode is the next one (`new_inode` below).
+            let e = TarEntry { path: &path, base, kind, size, link: &link };
+            files.entry(&e, link_content, self.inodes.len())
+        });
         match kind {
             b'0' | 0 | b'7' => {
                 if base == ".wh..wh..opq" {
@@ -339,7 +351,7 @@ impl TarWalker {
             }
             b'1' => {
                 self.stats.hardlinks += 1;
-                match self.paths.get(&clean(&link)).copied() {
+                match target {
                     Some(i) => {
                         self.paths.insert(path, i);
                     }
@@ -361,6 +373,7 @@ impl TarWalker {
                 self.paths.remove(&path);
             }
         }
+        set_content(&mut self.contents, done);
         let body = if header_only { 0 } else { size };
         self.skip_pad = pad(body);
         let skip = body.saturating_add(self.skip_pad);
@@ -371,6 +384,9 @@ impl TarWalker {
 
     fn new_inode(&mut self, path: String, size: u64) {
         self.inodes.push(size);
+        if self.files.is_some() {
+            self.contents.push(None);
+        }
         self.paths.insert(path, self.inodes.len() - 1);
     }
 

@@ -2,6 +2,8 @@
 //! between their final filesystems, from the same per-layer file lists as `--files`.
 
 use ocisize_digest::Digest;
+/// What differs at a modified path: `kind`, `size`, `link` or `content`.
+pub use ocisize_layer::files::Reason as ChangeReason;
 use ocisize_layer::files::{self, Change, Entry, FileList, Overlay};
 use ocisize_source::{Problem, ProblemKind, SourceArg};
 use serde::{Deserialize, Serialize};
@@ -94,9 +96,13 @@ pub struct FileDiff {
     pub added: u64,
     /// Paths only the first image has.
     pub removed: u64,
-    /// Paths both have with another kind, size or link target.
+    /// Paths both have with another kind, size, link target or content.
     pub modified: u64,
-    /// Paths alike by kind, size and link target (contents are not compared).
+    /// Of the modified paths, those whose kind, size and link target are the same: only
+    /// their contents differ (a file edited in place, a rebuilt binary of equal length).
+    #[serde(default)]
+    pub content_modified: u64,
+    /// Paths alike by kind, size, link target and content.
     pub unchanged: u64,
     /// Bytes of the added files.
     pub added_bytes: u64,
@@ -118,7 +124,7 @@ pub enum ChangeKind {
     Added,
     /// Only in the first image.
     Removed,
-    /// In both, with another kind, size or link target.
+    /// In both, with another kind, size, link target or content.
     Modified,
 }
 
@@ -133,6 +139,10 @@ pub struct FileChange {
     pub a: Option<FileState>,
     /// The second image's entry.
     pub b: Option<FileState>,
+    /// What differs, for a modified path (`kind`, `size`, `link`, `content`); empty for an
+    /// added or removed one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<ChangeReason>,
 }
 
 /// An entry as the diff sees it.
@@ -145,6 +155,10 @@ pub struct FileState {
     /// A link's target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// The digest of a regular file's bytes (`xxh3-128:<hex>`), or of a hardlink's target
+    /// when the target is a regular file of the hardlink's own layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
 }
 
 impl From<&Entry> for FileState {
@@ -153,6 +167,7 @@ impl From<&Entry> for FileState {
             kind: e.kind.name().to_owned(),
             size: e.size,
             link: (!e.link.is_empty()).then(|| e.link_str().into_owned()),
+            content: e.content.map(|c| c.to_string()),
         }
     }
 }
@@ -220,18 +235,23 @@ fn files(a: &[FileList], b: &[FileList], max: usize) -> Result<FileDiff, files::
             out.truncated = true;
             return;
         }
-        let (path, change, a, b) = match &c {
-            Change::Added(e) => (e.path_str(), ChangeKind::Added, None, Some(e.into())),
-            Change::Removed(e) => (e.path_str(), ChangeKind::Removed, Some(e.into()), None),
-            Change::Modified { a, b } => {
-                (a.path_str(), ChangeKind::Modified, Some(a.into()), Some(b.into()))
-            }
+        let (path, change, a, b, reasons) = match &c {
+            Change::Added(e) => (e.path_str(), ChangeKind::Added, None, Some(e.into()), vec![]),
+            Change::Removed(e) => (e.path_str(), ChangeKind::Removed, Some(e.into()), None, vec![]),
+            Change::Modified { a, b, reasons } => (
+                a.path_str(),
+                ChangeKind::Modified,
+                Some(a.into()),
+                Some(b.into()),
+                reasons.iter().collect(),
+            ),
         };
-        out.changes.push(FileChange { path: path.into_owned(), change, a, b });
+        out.changes.push(FileChange { path: path.into_owned(), change, a, b, reasons });
     })?;
     out.added = counts.added;
     out.removed = counts.removed;
     out.modified = counts.modified;
+    out.content_modified = counts.content_modified;
     out.unchanged = counts.unchanged;
     out.added_bytes = counts.added_bytes;
     out.removed_bytes = counts.removed_bytes;

@@ -43,8 +43,8 @@ use std::sync::Arc;
 pub use ocisize_units as units;
 
 pub use diff::{
-    diff, ChangeKind, DiffImage, DiffLayer, DiffLayers, DiffOptions, DiffReport, FileChange,
-    FileDiff, FileState,
+    diff, ChangeKind, ChangeReason, DiffImage, DiffLayer, DiffLayers, DiffOptions, DiffReport,
+    FileChange, FileDiff, FileState,
 };
 pub use du::{du, DuOptions, DuReport, DuSource};
 pub use ocisize_digest::{Algorithm, Digest};

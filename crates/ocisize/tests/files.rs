@@ -151,3 +151,55 @@ fn without_files_nothing_is_recorded() {
     let json = serde_json::to_value(&r).unwrap();
     assert!(json["images"][0].get("files").is_none(), "the JSON is unchanged without --files");
 }
+
+/// `diff` compares contents: two hand-built images whose top layers differ only in bytes
+/// (`ocisize_testkit::oci::content_pair`). A file rewritten with other bytes of the same size
+/// and a hard link to it are modified for their content; a file written again with the same
+/// bytes and another mtime is not.
+#[test]
+fn diff_compares_contents() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = ocisize_testkit::oci::content_pair(dir.path());
+    let options = Options::default();
+    let d =
+        ocisize::diff(&SourceArg::path(&a), &SourceArg::path(&b), &options, &Default::default())
+            .unwrap();
+    assert!(d.verified(), "{:#?}", d.problems);
+    assert_eq!((d.layers.common_prefix, d.layers.only_a.len(), d.layers.only_b.len()), (1, 1, 1));
+    let f = d.files.unwrap();
+    let changes: Vec<(&str, Vec<&str>)> = f
+        .changes
+        .iter()
+        .map(|c| (c.path.as_str(), c.reasons.iter().map(|r| r.name()).collect()))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("bin/app", vec!["content"]),
+            ("bin/app-hard", vec!["content"]),
+            ("etc/conf", vec!["content"])
+        ]
+    );
+    assert!(f.changes.iter().all(|c| c.change == ocisize::ChangeKind::Modified));
+    // bin, bin/sh, etc, etc/os-release, etc/same, usr, usr/keep
+    assert_eq!((f.modified, f.content_modified, f.unchanged, f.added, f.removed), (3, 3, 7, 0, 0));
+    let conf = &f.changes[2];
+    let (ca, cb) = (conf.a.as_ref().unwrap(), conf.b.as_ref().unwrap());
+    assert_eq!((ca.size, cb.size), (10, 10));
+    assert!(ca.content.as_deref().unwrap().starts_with("xxh3-128:"), "{ca:?}");
+    assert_ne!(ca.content, cb.content);
+    // The hard link holds its target's bytes.
+    assert_eq!(f.changes[1].b.as_ref().unwrap().content, f.changes[0].b.as_ref().unwrap().content);
+
+    let same =
+        ocisize::diff(&SourceArg::path(&a), &SourceArg::path(&a), &options, &Default::default())
+            .unwrap()
+            .files
+            .unwrap();
+    assert_eq!((same.modified, same.unchanged, same.changes.len()), (0, 10, 0));
+    // What `inspect --files` reports does not move: nothing is wasted in either image.
+    let options = Options { files: true, ..Options::default() };
+    let r = inspect(&SourceArg::path(&b), &options).unwrap();
+    let w = r.images[0].files.clone().unwrap();
+    assert_eq!((w.wasted_bytes, w.hidden_copies, w.written_bytes), (0, 0, 8 + 5 + 64 + 10 + 11));
+}

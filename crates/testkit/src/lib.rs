@@ -5,6 +5,7 @@
 //!   tar-rs's tests do, to check that every parser handles them.
 //! - [`copy_dir`]: a recursive copy, for tests that damage a layout directory.
 //! - [`layers`]: independent models of stacked layers (dive's trees, an unpack into a map).
+//! - [`oci`]: hand-made layer tars with chosen bodies, and an OCI layout of one image.
 //! - [`docker_root`]: a generated docker data-root (JSON and metadata files only), for the
 //!   runtime store reader's tests and bench.
 //! - [`daemons`]: real dockerd, containerd and podman on private sockets, each inside
@@ -16,6 +17,7 @@
 pub mod daemons;
 mod docker_root;
 pub mod layers;
+pub mod oci;
 
 pub use docker_root::{docker_root, Generated, Shape};
 

@@ -9,13 +9,99 @@ pub enum Change {
     Added(Entry),
     /// Only the first image has it.
     Removed(Entry),
-    /// Both have it, with another kind, size or link target.
+    /// Both have it, with another kind, size, link target or content.
     Modified {
         /// The first image's entry.
         a: Entry,
         /// The second image's entry.
         b: Entry,
+        /// What differs (never empty).
+        reasons: Reasons,
     },
+}
+
+/// One thing that differs between two entries at the same path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Reason {
+    /// The kind (`file`, `dir`, `symlink`, …).
+    Kind,
+    /// A regular file's size.
+    Size,
+    /// A link's target.
+    Link,
+    /// The bytes of a regular file (or of a hardlink's target), by their digest.
+    Content,
+}
+
+impl Reason {
+    /// Every reason, in the order they are listed.
+    pub const ALL: [Reason; 4] = [Reason::Kind, Reason::Size, Reason::Link, Reason::Content];
+
+    /// The lowercase name used in JSON (`kind`, `size`, `link`, `content`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Reason::Kind => "kind",
+            Reason::Size => "size",
+            Reason::Link => "link",
+            Reason::Content => "content",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        match self {
+            Reason::Kind => 1,
+            Reason::Size => 2,
+            Reason::Link => 4,
+            Reason::Content => 8,
+        }
+    }
+}
+
+/// The set of [`Reason`]s two entries at one path differ by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Reasons(u8);
+
+impl Reasons {
+    /// What differs between `a` and `b`: kind, size, link target, and content when both
+    /// have a content digest (regular files, and hardlinks whose target was resolved in
+    /// their layer).
+    pub fn between(a: &Entry, b: &Entry) -> Reasons {
+        let mut r = Reasons::default();
+        let differs = [
+            (Reason::Kind, a.kind != b.kind),
+            (Reason::Size, a.size != b.size),
+            (Reason::Link, a.link != b.link),
+            (Reason::Content, matches!((a.content, b.content), (Some(x), Some(y)) if x != y)),
+        ];
+        for (reason, d) in differs {
+            if d {
+                r.0 |= reason.bit();
+            }
+        }
+        r
+    }
+
+    /// Whether nothing differs.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Whether `reason` is one of them.
+    pub fn contains(self, reason: Reason) -> bool {
+        self.0 & reason.bit() != 0
+    }
+
+    /// Whether only the contents differ (same kind, size and link target).
+    pub fn content_only(self) -> bool {
+        self.0 == Reason::Content.bit()
+    }
+
+    /// The reasons, in [`Reason::ALL`]'s order.
+    pub fn iter(self) -> impl Iterator<Item = Reason> {
+        Reason::ALL.into_iter().filter(move |r| self.contains(*r))
+    }
 }
 
 /// How many paths differ, and by how many bytes.
@@ -25,9 +111,12 @@ pub struct DiffCounts {
     pub added: u64,
     /// Paths only the first image has.
     pub removed: u64,
-    /// Paths both have, with another kind, size or link target.
+    /// Paths both have, with another kind, size, link target or content.
     pub modified: u64,
-    /// Paths both have alike (same kind, size and link target: contents are not compared).
+    /// Of the modified paths, those whose kind, size and link target are the same: only
+    /// their contents differ.
+    pub content_modified: u64,
+    /// Paths both have alike (same kind, size, link target and content).
     pub unchanged: u64,
     /// Bytes of the added files.
     pub added_bytes: u64,
@@ -75,16 +164,18 @@ pub fn diff(
             std::cmp::Ordering::Equal => {
                 if let (Some(p), Some(q)) = (x.take(), y.take()) {
                     let (p, q) = (p.entry, q.entry);
-                    if p.kind == q.kind && p.size == q.size && p.link == q.link {
+                    let reasons = Reasons::between(&p, &q);
+                    if reasons.is_empty() {
                         counts.unchanged += 1;
                     } else {
                         counts.modified += 1;
+                        counts.content_modified += u64::from(reasons.content_only());
                         let delta = i128::from(q.size) - i128::from(p.size);
                         // Lossless after the clamp.
                         let delta = delta.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
                         counts.modified_delta_bytes =
                             counts.modified_delta_bytes.saturating_add(delta);
-                        each(Change::Modified { a: p, b: q });
+                        each(Change::Modified { a: p, b: q, reasons });
                     }
                 }
                 x = a.next_survivor()?;

@@ -3,7 +3,9 @@
 //!
 //! When asked ([`crate::Limits::files`]), the tar walk records every entry of a layer in a
 //! [`FileList`]: its normalized path, its kind (file, directory, link, whiteout, opaque
-//! marker…) and the size its tar header gives. The walk stays the one pass over the layer;
+//! marker…), the size its tar header gives and, for a regular file, a [`ContentDigest`] of
+//! its body, hashed as the body passes (a hardlink has its target's). The walk stays the
+//! one pass over the layer;
 //! layers are measured independently (in parallel). Afterwards an [`Overlay`] combines the
 //! lists of an image, base first, in one merge by path:
 //!
@@ -13,7 +15,8 @@
 //! - [`Waste::dive`]: dive's efficiency score and "wasted space", computed as dive computes
 //!   them (`dive/filetree/efficiency.go`), so the figures compare.
 //! - the surviving entries, in path order: the image's final filesystem, which
-//!   [`diff`](crate::files::diff()) compares between two images.
+//!   [`diff`](crate::files::diff()) compares between two images by kind, size, link target
+//!   and content ([`Reasons`]).
 //!
 //! Sizes are tar header sizes of regular files (a hardlink, a directory, a symlink, a device
 //! carries 0 bytes): data whose every name is whited out counts once. Memory stays bounded:
@@ -37,15 +40,18 @@
 //! assert_eq!(waste.dive.efficiency, 0.0); // dive: 0 bytes kept of 1000 seen
 //! ```
 
+mod content;
 mod diff;
 mod dive;
 mod overlay;
 mod record;
+mod walk;
 
-pub use diff::{diff, Change, DiffCounts};
+pub use content::{ContentDigest, CONTENT_WIDTH};
+pub use diff::{diff, Change, DiffCounts, Reason, Reasons};
 pub use overlay::{DiveFigures, Overlay, Survivor, Waste, WastedPath};
-pub(crate) use record::record_entry;
 pub use record::{Entry, FileList, Recorder};
+pub(crate) use walk::{set_content, LayerRecorder, TarEntry};
 
 use serde::Serialize;
 
@@ -171,5 +177,7 @@ pub fn is_under(path: &[u8], dir: &[u8]) -> bool {
     path.len() > dir.len() && path.starts_with(dir) && path[dir.len()] == b'/'
 }
 
+#[cfg(test)]
+mod content_tests;
 #[cfg(test)]
 mod tests;

@@ -345,6 +345,6 @@ impl Overlay {
 
 impl Entry {
     fn placeholder() -> Entry {
-        Entry { path: Vec::new(), kind: Kind::Other, size: 0, link: Vec::new() }
+        Entry { path: Vec::new(), kind: Kind::Other, size: 0, link: Vec::new(), content: None }
     }
 }

@@ -4,6 +4,7 @@
 //! arena and records pass the memory budget they are sorted by path ([`path_cmp`]), front-coded
 //! (each path stored as the length it shares with the previous one plus the rest) and
 //! appended as one sorted run to an unlinked temporary file. The last run stays in memory.
+//! A regular file's content digest is stored after its link, at its fixed width.
 //! Reading back merges the runs of the layer: runs are in tar order, so for one path the
 //! earlier run's entries come first and tar order is kept.
 
@@ -13,6 +14,7 @@ use std::sync::Arc;
 
 use ocisize_digest::RangeReader;
 
+use super::content::{ContentDigest, CONTENT_WIDTH};
 use super::{path_cmp, FilesError, Kind};
 
 /// One recorded entry.
@@ -27,6 +29,9 @@ pub struct Entry {
     pub size: u64,
     /// A symlink's target as written, a hardlink's target cleaned; empty otherwise.
     pub link: Vec<u8>,
+    /// The digest of a regular file's body; a hardlink's is its target's when the target is
+    /// a regular file of the same layer. `None` for everything else.
+    pub content: Option<ContentDigest>,
 }
 
 impl Entry {
@@ -48,8 +53,13 @@ struct Pending {
     path_len: u32,
     link_len: u32,
     kind: Kind,
+    /// Whether [`CONTENT_WIDTH`] bytes of content digest follow the link in the arena.
+    content: bool,
     size: u64,
 }
+
+/// The kind byte's flag for a content digest after the link.
+const HAS_CONTENT: u8 = 0x80;
 
 /// Bytes one [`Pending`] costs, for the budget.
 const PENDING: usize = std::mem::size_of::<Pending>();
@@ -162,16 +172,33 @@ impl Recorder {
         }
     }
 
-    /// Record one entry (see [`Entry`] for what path, size and link mean).
+    /// Record one entry (see [`Entry`] for what path, size and link mean), without content.
     pub fn record(&mut self, path: &str, kind: Kind, size: u64, link: &str) {
+        self.record_with_content(path, kind, size, link, None);
+    }
+
+    /// Record one entry with the digest of its content (kept for regular files and hardlinks
+    /// only).
+    pub fn record_with_content(
+        &mut self,
+        path: &str,
+        kind: Kind,
+        size: u64,
+        link: &str,
+        content: Option<ContentDigest>,
+    ) {
         if self.failed.is_some() {
             return;
         }
         let link = if kind.has_link() { link.as_bytes() } else { &[] };
         let size = if kind == Kind::File { size } else { 0 };
+        let content = content.filter(|_| matches!(kind, Kind::File | Kind::Hardlink));
         let at = self.arena.len();
         self.arena.extend_from_slice(path.as_bytes());
         self.arena.extend_from_slice(link);
+        if let Some(c) = &content {
+            self.arena.extend_from_slice(c.as_bytes());
+        }
         // The arena is flushed before it reaches 1 GiB, and one path or link is at most the
         // walker's 1 MiB meta limit, so these fit in u32.
         let fit = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
@@ -180,6 +207,7 @@ impl Recorder {
             path_len: fit(path.len()),
             link_len: fit(link.len()),
             kind,
+            content: content.is_some(),
             size,
         });
         self.entries += 1;
@@ -204,12 +232,16 @@ impl Recorder {
             put_varint(&mut out, shared as u64);
             put_varint(&mut out, (cur.len() - shared) as u64);
             out.extend_from_slice(&cur[shared..]);
-            out.push(p.kind.to_u8());
+            out.push(p.kind.to_u8() | if p.content { HAS_CONTENT } else { 0 });
             put_varint(&mut out, p.size);
+            let link = (p.path + p.path_len) as usize;
+            let end = link + p.link_len as usize;
             if p.kind.has_link() {
-                let start = (p.path + p.path_len) as usize;
                 put_varint(&mut out, u64::from(p.link_len));
-                out.extend_from_slice(&arena[start..start + p.link_len as usize]);
+                out.extend_from_slice(&arena[link..end]);
+            }
+            if p.content {
+                out.extend_from_slice(&arena[end..end + CONTENT_WIDTH]);
             }
             prev = cur;
         }
@@ -317,16 +349,25 @@ impl RunCursor {
         let mut path = Vec::with_capacity(shared + rest.min(1 << 20) as usize);
         path.extend_from_slice(&self.prev[..shared]);
         self.bytes(rest, &mut path)?;
-        let kind = self.byte()?.and_then(Kind::from_u8).ok_or_else(|| self.corrupt())?;
+        let byte = self.byte()?.ok_or_else(|| self.corrupt())?;
+        let kind = Kind::from_u8(byte & !HAS_CONTENT).ok_or_else(|| self.corrupt())?;
         let size = self.varint()?;
         let mut link = Vec::new();
         if kind.has_link() {
             let n = self.varint()?;
             self.bytes(n, &mut link)?;
         }
+        let content = if byte & HAS_CONTENT != 0 {
+            let mut d = [0u8; CONTENT_WIDTH];
+            self.src.read_exact(&mut d).map_err(|_| self.corrupt())?;
+            self.read += CONTENT_WIDTH as u64;
+            Some(ContentDigest::from_bytes(d))
+        } else {
+            None
+        };
         self.prev.clear();
         self.prev.extend_from_slice(&path);
-        Ok(Some(Entry { path, kind, size, link }))
+        Ok(Some(Entry { path, kind, size, link, content }))
     }
 }
 
@@ -361,49 +402,5 @@ impl Entries {
         let (head, cursor) = &mut self.runs[b];
         let next = cursor.next()?;
         Ok(std::mem::replace(head, next))
-    }
-}
-
-/// Record one entry for the file accounting. Whiteouts are recognized by name whatever their
-/// type, as moby's `UnpackLayer` does (`pkg/archive/diff.go`); other `.wh..wh.` names are
-/// aufs metadata, skipped there too. The root directory itself is no entry.
-pub(crate) fn record_entry(
-    files: &mut Recorder,
-    path: &str,
-    base: &str,
-    kind: u8,
-    size: u64,
-    link: &str,
-) {
-    let parent = path.rfind('/').map_or("", |i| &path[..i]);
-    if base == ".wh..wh..opq" {
-        files.record(parent, Kind::Opaque, 0, "");
-        return;
-    }
-    if base.starts_with(".wh..wh.") || path.starts_with(".wh..wh.") {
-        return;
-    }
-    if let Some(name) = base.strip_prefix(".wh.") {
-        if !name.is_empty() {
-            let target =
-                if parent.is_empty() { name.to_owned() } else { format!("{parent}/{name}") };
-            files.record(&target, Kind::Whiteout, 0, "");
-        }
-        return;
-    }
-    if path.is_empty() {
-        return;
-    }
-    match kind {
-        b'0' | 0 | b'7' => files.record(path, Kind::File, size, ""),
-        b'1' => files.record(
-            path,
-            Kind::Hardlink,
-            0,
-            &ocisize_spec::path::clean(link, ocisize_spec::path::AtRoot::Clamp).unwrap_or_default(),
-        ),
-        b'2' => files.record(path, Kind::Symlink, 0, link),
-        b'5' => files.record(path, Kind::Dir, 0, ""),
-        _ => files.record(path, Kind::Other, 0, ""),
     }
 }

@@ -251,7 +251,7 @@ fn diff_of_two_images() {
         changes.push(match c {
             Change::Added(e) => format!("+ {}", e.path_str()),
             Change::Removed(e) => format!("- {}", e.path_str()),
-            Change::Modified { a, b } => {
+            Change::Modified { a, b, .. } => {
                 format!(
                     "~ {} {}:{} {}:{}",
                     a.path_str(),
@@ -311,12 +311,21 @@ fn arb_entry() -> impl Strategy<Value = RawEntry> {
 /// entry of the same layer (no unpacker agrees on what such a tar means), so entries under a
 /// non-directory of the same layer are dropped.
 fn well_formed(layer: Vec<RawEntry>) -> Vec<RawEntry> {
+    well_formed_by(layer, |e| &e.name, |e| e.kind == RawKind::Dir)
+}
+
+/// [`well_formed`] for any entry type, by its tar name and whether it is a directory.
+pub(super) fn well_formed_by<T>(
+    layer: Vec<T>,
+    name: impl Fn(&T) -> &str,
+    is_dir: impl Fn(&T) -> bool,
+) -> Vec<T> {
     let files: Vec<String> = layer
         .iter()
-        .filter(|e| e.kind != RawKind::Dir && !e.name.contains(".wh."))
-        .map(|e| format!("{}/", e.name))
+        .filter(|e| !is_dir(e) && !name(e).contains(".wh."))
+        .map(|e| format!("{}/", name(e)))
         .collect();
-    layer.into_iter().filter(|e| !files.iter().any(|f| e.name.starts_with(f.as_str()))).collect()
+    layer.into_iter().filter(|e| !files.iter().any(|f| name(e).starts_with(f.as_str()))).collect()
 }
 
 proptest! {
