@@ -1,7 +1,8 @@
-//! Import throughput: a docker-archive of uncompressed layers and an OCI archive of gzip
-//! layers, each holding `OCISIZE_BENCH_MIB` MiB of tar (default 1024), imported into a new
-//! store (every blob written, fsync included) and again into a store that holds them (only
-//! verification).
+//! Import and export throughput: a docker-archive of uncompressed layers and an OCI archive
+//! of gzip layers, each holding `OCISIZE_BENCH_MIB` MiB of tar (default 1024), imported into
+//! a new store (every blob written, fsync included) and again into a store that holds them
+//! (only verification); then the gzip image exported from the store to an oci-archive and to
+//! a docker-archive (every blob read verified, the archive written, fsynced and renamed).
 //!
 //! `cargo bench -p ocisize-store --bench import`; `benches/compare.sh --store-only` times the
 //! same commands through the binary against skopeo, cp + openssl and sha256sum.
@@ -16,7 +17,7 @@ use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throug
 use ocisize_digest::{Algorithm, Digest};
 use ocisize_reference::Reference;
 use ocisize_source::SourceArg;
-use ocisize_store::{ImportOptions, Store};
+use ocisize_store::{Destination, ExportOptions, ImportOptions, Store};
 
 const LAYERS: usize = 4;
 
@@ -143,6 +144,32 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let r = present.import(&arg, &options).unwrap();
                 assert_eq!(r.bytes_written, 0);
+            })
+        });
+    }
+    g.finish();
+
+    // `present` names bench/x the gzip image now (imported last).
+    let name = Reference::parse_normalized("bench/x").unwrap();
+    let mut g = c.benchmark_group("store_export");
+    g.sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(30));
+    let blobs = present.export(
+        &name,
+        &format!("oci-archive:{}", dir.path().join("probe.tar").display()).parse().unwrap(),
+        &ExportOptions::default(),
+    );
+    g.throughput(Throughput::Bytes(blobs.unwrap().bytes));
+    for kind in ["oci-archive", "docker-archive"] {
+        let file = dir.path().join(format!("out.{kind}.tar"));
+        let dest: Destination = format!("{kind}:{}", file.display()).parse().unwrap();
+        g.bench_function(format!("gzip image to {kind}"), |b| {
+            b.iter(|| {
+                let r = present.export(&name, &dest, &ExportOptions::default()).unwrap();
+                assert!(r.bytes > 0);
+                std::fs::remove_file(&file).unwrap();
             })
         });
     }
