@@ -19,8 +19,10 @@ use crate::{
 /// entry (an empty one), and `null` anywhere in the fields not kept (`"config": {"Env":
 /// null}`). What stays refused: a diffID that is not a digest ocisize can verify (`null`
 /// and `""` included, where Go would read an empty string), a value of another JSON type,
-/// and a document that is `null`, a string or a number.
+/// and a document that is `null`, a string, a number or an array (serde would read a struct
+/// from an array of its fields in order; Go's `encoding/json` reads structs from objects only).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct ImageConfig {
     /// CPU architecture.
     #[serde(default, deserialize_with = "null_as_default")]
@@ -54,8 +56,9 @@ impl ImageConfig {
     }
 }
 
-/// `rootfs` of an image config.
+/// `rootfs` of an image config (an object, as for [`ImageConfig`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct RootFs {
     /// "MUST be set to `layers`."
     #[serde(default, rename = "type", deserialize_with = "null_as_default")]
@@ -64,6 +67,40 @@ pub struct RootFs {
     #[serde(default, deserialize_with = "null_as_default")]
     pub diff_ids: Vec<Digest>,
 }
+
+/// Serialize and deserialize `$t` through the `#[serde(remote = "Self")]` derive, reading it
+/// from a JSON object only.
+macro_rules! object_only {
+    ($t:ty, $what:literal) => {
+        impl Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                <$t>::serialize(self, s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct Object;
+                impl<'de> serde::de::Visitor<'de> for Object {
+                    type Value = $t;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str(concat!($what, " as a JSON object"))
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(
+                        self,
+                        map: A,
+                    ) -> Result<$t, A::Error> {
+                        <$t>::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    }
+                }
+                d.deserialize_map(Object)
+            }
+        }
+    };
+}
+
+object_only!(ImageConfig, "an image config");
+object_only!(RootFs, "rootfs");
 
 /// One history entry of an image config.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

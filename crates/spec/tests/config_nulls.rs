@@ -57,9 +57,9 @@ fn config_nulls_read_as_absent() {
 
 /// What was refused for a reason stays refused: a diffID that is not a verifiable digest
 /// (a `null` one too: Go would read `""`, which no runtime can match a layer against), a
-/// value of the wrong JSON type, a document that is `null`, a string or a number. (serde's
-/// derive also reads a struct from an array of its fields, `[]` or `"rootfs": []`, which Go
-/// refuses; that laxness is older than the `null` handling and not changed by it.)
+/// value of the wrong JSON type, a document that is `null`, a string, a number or an array
+/// (serde's derive would read a struct from an array of its fields, `[]` or `"rootfs": []`;
+/// Go reads structs from objects only).
 #[test]
 fn config_refusals_stay() {
     let refused = [
@@ -78,6 +78,10 @@ fn config_refusals_stay() {
         r#"{"history":[1]}"#,
         r#"{"history":[{"empty_layer":"true"}]}"#,
         r#"{"history":[{"created_by":7}]}"#,
+        "[]",
+        r#"["amd64", "linux"]"#,
+        r#"{"rootfs":[]}"#,
+        r#"{"rootfs":["layers", []]}"#,
     ];
     for json in refused {
         let Err(e) = config(json) else { panic!("{json} accepted") };
