@@ -16,7 +16,7 @@ impl ContentDigest {
     /// The name of the hash, as the JSON prefixes a digest with it.
     pub const ALGORITHM: &'static str = "xxh3-128";
 
-    /// The digest of `bytes` taken at once (the same as through [`ContentHasher`]).
+    /// The digest of `bytes` taken at once (the same as the walk takes piece by piece).
     pub fn of(bytes: &[u8]) -> ContentDigest {
         ContentDigest(xxhash_rust::xxh3::xxh3_128(bytes).to_be_bytes())
     }
