@@ -123,21 +123,59 @@ pub struct History {
 }
 
 /// One entry of a docker-archive `manifest.json` (moby `image/tarexport`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Read as Go reads it, since moby's `manifestItem` and containers/image's `ManifestItem`
+/// name their fields without JSON tags: keys match whatever their case (`"config"` is
+/// `Config`), the last of two equal keys wins, unknown keys are ignored, and `null`
+/// layers read as none. `Config` must be there (a string).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DockerSaveEntry {
     /// Archive path of the config: `<hex>.json` (dockerd), `blobs/sha256/<hex>` (docker ≥ 25,
     /// ctr), or `sha256:<hex>` (crane).
     pub config: String,
     /// Names, familiar form (`ocisize/tiny:latest`). `null` for untagged images.
-    #[serde(default)]
     pub repo_tags: Option<Vec<String>>,
     /// Archive paths of the layer blobs, base first; `null` reads as none.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub layers: Vec<String>,
     /// Foreign-layer descriptors keyed by diffID (Windows images).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub layer_sources: Option<BTreeMap<Digest, Descriptor>>,
+}
+
+impl<'de> Deserialize<'de> for DockerSaveEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entry;
+        impl<'de> serde::de::Visitor<'de> for Entry {
+            type Value = DockerSaveEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a manifest.json entry as a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DockerSaveEntry, A::Error> {
+                let mut config = None;
+                let mut e = DockerSaveEntry::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.to_ascii_lowercase().as_str() {
+                        "config" => config = Some(map.next_value::<String>()?),
+                        "repotags" => e.repo_tags = map.next_value()?,
+                        "layers" => {
+                            e.layers = map.next_value::<Option<Vec<String>>>()?.unwrap_or_default()
+                        }
+                        "layersources" => e.layer_sources = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                e.config = config.ok_or_else(|| serde::de::Error::missing_field("Config"))?;
+                Ok(e)
+            }
+        }
+        d.deserialize_map(Entry)
+    }
 }
 
 /// Parse a docker-archive `manifest.json`.

@@ -65,3 +65,34 @@ fn docker_manifest_json() {
     assert_eq!(v[0].layers, vec!["x/layer.tar".to_string()]);
     assert_eq!(v[0].repo_tags, None);
 }
+
+/// As Go reads moby's tagless `manifestItem`: keys in any case, the last of two equal keys,
+/// unknown keys ignored, `null` layers none; `Config` required.
+#[test]
+fn docker_manifest_json_keys_as_go_reads_them() {
+    let limits = JsonLimits::default();
+    let b = br#"[{"config":"a.json","repotags":["x:1"],"LAYERS":["l.tar"],"Extra":{"k":[1]},
+                  "Layers":["m.tar"]}]"#;
+    let v = parse_docker_manifest(b, &limits).unwrap();
+    assert_eq!(v[0].config, "a.json");
+    assert_eq!(v[0].repo_tags, Some(vec!["x:1".to_string()]));
+    assert_eq!(v[0].layers, vec!["m.tar".to_string()], "the last Layers wins");
+    let v = parse_docker_manifest(br#"[{"Config":"a.json","Layers":null}]"#, &limits).unwrap();
+    assert!(v[0].layers.is_empty() && v[0].repo_tags.is_none());
+    for bad in [
+        &br#"[{"Layers":[]}]"#[..],
+        br#"[{"Config":null}]"#,
+        br#"[{"Config":1}]"#,
+        br#"[["a.json"]]"#,
+        br#"[{"Config":"a","Layers":"l.tar"}]"#,
+    ] {
+        let e = parse_docker_manifest(bad, &limits).unwrap_err();
+        assert!(matches!(e, SpecError::Json { .. }), "{}", String::from_utf8_lossy(bad));
+    }
+    let e = parse_docker_manifest(br#"[{"Layers":[]}]"#, &limits).unwrap_err();
+    assert!(e.to_string().contains("missing field `Config`"), "{e}");
+    // What serializes is what reads back.
+    let entry = &parse_docker_manifest(b, &limits).unwrap()[0];
+    let again = serde_json::to_vec(&[entry]).unwrap();
+    assert_eq!(&parse_docker_manifest(&again, &limits).unwrap()[0], entry);
+}
