@@ -207,8 +207,9 @@ fn oci_layout(
 }
 
 /// What `docker save` writes, in docker ≥ 25's naming: `manifest.json` (Config, RepoTags,
-/// Layers), the config and the layers as `blobs/sha256/<hex>`, and `repositories`. The
-/// config is the store's, byte for byte, so the image ID is unchanged. gzip and plain
+/// Layers), the config and the layers as `blobs/sha256/<hex>` (no `repositories`, which
+/// docker reads only from an archive without `manifest.json`). The config is the store's,
+/// byte for byte, so the image ID is unchanged. gzip and plain
 /// layers go as stored (docker, podman and skopeo read compressed layers from a
 /// docker-archive); a zstd layer goes as its plain tar, named by its diffID and checked
 /// against it, because docker before 23.0 cannot read zstd (moby/moby#41759, in docker
